@@ -1,0 +1,25 @@
+//! # ppo-from-scratch
+//!
+//! Proximal Policy Optimization (PPO) built by hand, one piece at a time, with every piece
+//! checked against an independent oracle: finite differences for gradients, Gymnasium for
+//! the physics, PyTorch for the optimizer and the losses.
+//!
+//! The crate is meant to be read alongside its book (`book/`, built with `mdbook`). Each
+//! module is one chapter, and a chapter uses only the chapters before it:
+//!
+//! | chapter | module | what it builds |
+//! |---|---|---|
+//! | 1 | [`tensor`] | an owned, contiguous, row-major `f32` tensor; elementwise ops; matmul kernels |
+//! | 2 | [`autodiff`] | a tape of operations (Wengert list) with reverse-mode gradients; `gradcheck` |
+//! | 3 | `nn` | linear layers, MLPs, the actor and the critic, initialization |
+//! | 4 | `adam` | the Adam optimizer and global gradient-norm clipping |
+//! | 5 | `normal` | the Normal distribution: sampling, log-probability, entropy |
+//! | 6 | `pendulum` | Pendulum-v1 physics, identical to Gymnasium's; the `Env` trait |
+//! | 7 | (book only) | policy gradients, importance sampling, the advantage |
+//! | 8 | `gae` | the rollout buffer and generalized advantage estimation |
+//! | 9 | `loss` | the clipped surrogate, value loss, entropy bonus, diagnostics |
+//! | 10 | `ppo` | configuration, the four-phase training loop, evaluation |
+//! | 11 | (book only) | results: learning curves and diagnostics |
+//!
+//! Modules without a link are planned and not written yet.
+
