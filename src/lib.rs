@@ -23,3 +23,6 @@
 //!
 //! Modules without a link are planned and not written yet.
 
+pub mod tensor;
+
+pub use tensor::Tensor;
