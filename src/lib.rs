@@ -14,7 +14,7 @@
 //! | 3 | `nn` | linear layers, MLPs, the actor and the critic, initialization |
 //! | 4 | `adam` | the Adam optimizer and global gradient-norm clipping |
 //! | 5 | `normal` | the Normal distribution: sampling, log-probability, entropy |
-//! | 6 | `pendulum` | Pendulum-v1 physics, identical to Gymnasium's; the `Env` trait |
+//! | 6 | [`pendulum`] | Pendulum-v1 physics, identical to Gymnasium's; the `Env` trait |
 //! | 7 | (book only) | policy gradients, importance sampling, the advantage |
 //! | 8 | `gae` | the rollout buffer and generalized advantage estimation |
 //! | 9 | `loss` | the clipped surrogate, value loss, entropy bonus, diagnostics |
@@ -23,6 +23,8 @@
 //!
 //! Modules without a link are planned and not written yet.
 
+pub mod pendulum;
 pub mod tensor;
 
+pub use pendulum::{Env, Episode, InvalidAction, Pendulum, Step, VecEnv};
 pub use tensor::Tensor;

@@ -68,7 +68,13 @@ impl Fixture {
                 .map(|v| v.parse().unwrap_or_else(|_| panic!("{}: bad value {v}", at())))
                 .collect();
             let expected: usize = shape.iter().product();
-            assert_eq!(values.len(), expected, "{}: shape {shape:?} but {} values", at(), values.len());
+            assert_eq!(
+                values.len(),
+                expected,
+                "{}: shape {shape:?} but {} values",
+                at(),
+                values.len()
+            );
             arrays.insert(array_name.to_string(), Array { shape, values });
         }
         Fixture { file: name.to_string(), arrays }
@@ -76,9 +82,7 @@ impl Fixture {
 
     /// The array called `name`; panics naming the file if it is missing.
     pub fn get(&self, name: &str) -> &Array {
-        self.arrays
-            .get(name)
-            .unwrap_or_else(|| panic!("fixture {} has no array {name}", self.file))
+        self.arrays.get(name).unwrap_or_else(|| panic!("fixture {} has no array {name}", self.file))
     }
 
     /// Names of all arrays, sorted, for tests that walk every record.
