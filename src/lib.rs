@@ -23,8 +23,10 @@
 //!
 //! Modules without a link are planned and not written yet.
 
+pub mod autodiff;
 pub mod pendulum;
 pub mod tensor;
 
+pub use autodiff::{Tape, Var, gradcheck};
 pub use pendulum::{Env, Episode, InvalidAction, Pendulum, Step, VecEnv};
 pub use tensor::Tensor;

@@ -36,6 +36,9 @@ fn element_count(shape: &[usize]) -> usize {
 
 /// Constructors and access.
 impl Tensor {
+    /// A tensor with no shape and no storage, usable in constants.
+    pub const EMPTY: Tensor = Tensor { shape: Vec::new(), data: Vec::new() };
+
     /// A tensor of the given shape filled with zeros. The empty shape `[]` is a scalar.
     pub fn zeros(shape: &[usize]) -> Tensor {
         Tensor::filled(shape, 0.0)
@@ -105,6 +108,11 @@ impl Tensor {
     /// Gives the storage back, for callers that want a plain `Vec`.
     pub fn into_vec(self) -> Vec<f32> {
         self.data
+    }
+
+    /// Elements the storage can hold without reallocating.
+    pub fn capacity(&self) -> usize {
+        self.data.capacity()
     }
 
     /// Number of elements.

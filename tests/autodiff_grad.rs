@@ -1,0 +1,410 @@
+//! Gradient checks: every differentiable operation of the tape, alone and composed, against
+//! central finite differences, on random inputs of several shapes. Inputs are kept away from
+//! kinks (relu at 0, clamp edges, ties in minimum); the subgradient chosen at each kink is
+//! tested exactly, separately.
+
+use ppo::autodiff::{Backward, GradCheck, Op, Params, Tape, Var, gradcheck, gradcheck_with};
+use ppo::tensor::Tensor;
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+
+const SHAPES: [[usize; 2]; 4] = [[1, 1], [3, 5], [8, 16], [64, 3]];
+
+fn rng(seed: u64) -> StdRng {
+    StdRng::seed_from_u64(seed)
+}
+
+/// Uniform values in `[low, high)`, with a random sign when `signed`.
+fn uniform(shape: &[usize], low: f32, high: f32, signed: bool, rng: &mut StdRng) -> Tensor {
+    let mut t = Tensor::rand_uniform(shape, low, high, rng);
+    if signed {
+        t.data_mut().iter_mut().for_each(|x| {
+            if rng.random::<bool>() {
+                *x = -*x
+            }
+        });
+    }
+    t
+}
+
+/// Reduces any output to a scalar through fixed random weights: `Σ w ⊙ y`. A plain sum
+/// would check only the sum of each Jacobian's rows; random weights check every entry.
+fn probe(tape: &mut Tape, y: Var, seed: u64) -> Var {
+    let shape = tape.value(y).shape().to_vec();
+    let w = Tensor::randn(&shape, &mut rng(seed));
+    let w = tape.constant(&w);
+    let weighted = tape.mul(y, w);
+    tape.sum(weighted)
+}
+
+/// Checks a one-input op on every test shape, with inputs drawn by `draw`.
+fn check_unary(
+    name: &str,
+    draw: impl Fn(&[usize], &mut StdRng) -> Tensor,
+    op: impl Fn(&mut Tape, Var) -> Var,
+) {
+    for (i, shape) in SHAPES.iter().enumerate() {
+        let x = draw(shape, &mut rng(100 + i as u64));
+        let result = gradcheck(&[x], |tape, v| {
+            let y = op(tape, v[0]);
+            probe(tape, y, 7)
+        });
+        assert!(result.is_ok(), "{name} at shape {shape:?}: {}", result.unwrap_err());
+    }
+}
+
+/// Checks a two-input elementwise op on every test shape.
+fn check_binary(
+    name: &str,
+    draw: impl Fn(&[usize], &mut StdRng) -> (Tensor, Tensor),
+    op: impl Fn(&mut Tape, Var, Var) -> Var,
+) {
+    for (i, shape) in SHAPES.iter().enumerate() {
+        let (a, b) = draw(shape, &mut rng(200 + i as u64));
+        let result = gradcheck(&[a, b], |tape, v| {
+            let y = op(tape, v[0], v[1]);
+            probe(tape, y, 8)
+        });
+        assert!(result.is_ok(), "{name} at shape {shape:?}: {}", result.unwrap_err());
+    }
+}
+
+fn normal(shape: &[usize], rng: &mut StdRng) -> Tensor {
+    Tensor::randn(shape, rng)
+}
+
+fn normal_pair(shape: &[usize], rng: &mut StdRng) -> (Tensor, Tensor) {
+    (Tensor::randn(shape, rng), Tensor::randn(shape, rng))
+}
+
+#[test]
+fn add_sub_mul_grad() {
+    check_binary("add", normal_pair, |t, a, b| t.add(a, b));
+    check_binary("sub", normal_pair, |t, a, b| t.sub(a, b));
+    check_binary("mul", normal_pair, |t, a, b| t.mul(a, b));
+}
+
+#[test]
+fn div_grad() {
+    // Denominators in ±[0.5, 2): far from the pole at 0.
+    check_binary(
+        "div",
+        |s, r| (normal(s, r), uniform(s, 0.5, 2.0, true, r)),
+        |t, a, b| t.div(a, b),
+    );
+}
+
+#[test]
+fn neg_and_scalar_ops_grad() {
+    check_unary("neg", normal, |t, x| t.neg(x));
+    check_unary("add_scalar", normal, |t, x| t.add_scalar(x, 1.5));
+    check_unary("mul_scalar", normal, |t, x| t.mul_scalar(x, -2.5));
+}
+
+#[test]
+fn smooth_activations_grad() {
+    check_unary("tanh", normal, |t, x| t.tanh(x));
+    check_unary("softplus", |s, r| normal(s, r).scale(3.0), |t, x| t.softplus(x));
+    check_unary("exp", normal, |t, x| t.exp(x));
+    check_unary("square", normal, |t, x| t.square(x));
+    check_unary("ln", |s, r| uniform(s, 0.5, 3.0, false, r), |t, x| t.ln(x));
+    check_unary("sqrt", |s, r| uniform(s, 0.5, 3.0, false, r), |t, x| t.sqrt(x));
+}
+
+#[test]
+fn relu_grad_away_from_the_kink() {
+    check_unary("relu", |s, r| uniform(s, 0.05, 2.0, true, r), |t, x| t.relu(x));
+}
+
+#[test]
+fn clamp_grad_away_from_the_edges() {
+    // Values inside (−0.45, 0.45) and outside ±[0.55, 2): every one at least 0.05 from an edge.
+    let draw = |s: &[usize], r: &mut StdRng| {
+        let mut x = uniform(s, 0.0, 0.45, true, r);
+        for v in x.data_mut() {
+            if r.random::<bool>() {
+                *v = v.signum() * (0.55 + v.abs() * 3.0);
+            }
+        }
+        x
+    };
+    check_unary("clamp", draw, |t, x| t.clamp(x, -0.5, 0.5));
+}
+
+#[test]
+fn minimum_grad_away_from_ties() {
+    let draw = |s: &[usize], r: &mut StdRng| {
+        let a = normal(s, r);
+        let gap = uniform(s, 0.05, 1.0, true, r);
+        let b = a.add(&gap);
+        (a, b)
+    };
+    check_binary("minimum", draw, |t, a, b| t.minimum(a, b));
+}
+
+#[test]
+fn reductions_grad() {
+    check_unary("sum", normal, |t, x| t.sum(x));
+    check_unary("mean", normal, |t, x| t.mean(x));
+    check_unary("flatten", normal, |t, x| t.flatten(x));
+}
+
+#[test]
+fn matmul_grad_at_several_shapes() {
+    for (i, &(m, k, n)) in
+        [(1, 1, 1), (4, 3, 16), (5, 7, 3), (8, 16, 2), (17, 33, 20)].iter().enumerate()
+    {
+        let mut r = rng(300 + i as u64);
+        let a = Tensor::randn(&[m, k], &mut r);
+        let b = Tensor::randn(&[k, n], &mut r);
+        let result = gradcheck(&[a, b], |tape, v| {
+            let y = tape.matmul(v[0], v[1]);
+            probe(tape, y, 9)
+        });
+        assert!(result.is_ok(), "matmul {m}x{k}·{k}x{n}: {}", result.unwrap_err());
+    }
+}
+
+#[test]
+fn add_bias_grad_for_both_bias_shapes() {
+    for (i, bias_shape) in [vec![6], vec![1, 6]].into_iter().enumerate() {
+        let mut r = rng(400 + i as u64);
+        let x = Tensor::randn(&[5, 6], &mut r);
+        let bias = Tensor::randn(&bias_shape, &mut r);
+        let result = gradcheck(&[x, bias], |tape, v| {
+            let y = tape.add_bias(v[0], v[1]);
+            probe(tape, y, 10)
+        });
+        assert!(result.is_ok(), "add_bias with bias {bias_shape:?}: {}", result.unwrap_err());
+    }
+}
+
+// ANCHOR: mlp_grad
+/// A 3 → 16 → 16 → 1 network with ReLU then tanh, checked for every weight, bias and
+/// input element at once.
+///
+/// Inside a network the ReLU inputs are not ours to keep away from 0: of 128 pre-activations
+/// some lie within 0.01 of the kink, and a step of 1e-2 in a weight crosses it. A step of
+/// 1e-3 does not, for these inputs (the test would fail if it did).
+#[test]
+fn mlp_chain_grad() {
+    let mut r = rng(500);
+    let inputs = [
+        Tensor::randn(&[8, 3], &mut r),
+        Tensor::randn(&[3, 16], &mut r).scale(0.5),
+        Tensor::randn(&[16], &mut r).scale(0.1),
+        Tensor::randn(&[16, 16], &mut r).scale(0.25),
+        Tensor::randn(&[16], &mut r).scale(0.1),
+        Tensor::randn(&[16, 1], &mut r).scale(0.25),
+        Tensor::randn(&[1], &mut r).scale(0.1),
+    ];
+    let settings = GradCheck { step: 1e-3, ..GradCheck::default() };
+    let result = gradcheck_with(settings, &inputs, |tape, v| {
+        let h = tape.matmul(v[0], v[1]);
+        let h = tape.add_bias(h, v[2]);
+        let h = tape.relu(h);
+        let h = tape.matmul(h, v[3]);
+        let h = tape.add_bias(h, v[4]);
+        let h = tape.tanh(h);
+        let y = tape.matmul(h, v[5]);
+        let y = tape.add_bias(y, v[6]);
+        let y = tape.flatten(y);
+        let target = tape.constant(&Tensor::from_vec(&[8], vec![0.5; 8]));
+        let error = tape.sub(y, target);
+        let squared = tape.square(error);
+        tape.mean(squared)
+    });
+    assert!(result.is_ok(), "MLP chain: {}", result.unwrap_err());
+}
+// ANCHOR_END: mlp_grad
+
+/// A loss shaped like PPO's: a probability ratio, a clipped surrogate through minimum, a
+/// squared error, and a log-density through ln, sqrt, softplus and div.
+#[test]
+fn loss_chain_grad() {
+    let mut r = rng(600);
+    let log_prob = Tensor::randn(&[32], &mut r).scale(0.1);
+    let scale_raw = Tensor::randn(&[32], &mut r);
+    let value = Tensor::randn(&[32], &mut r);
+    let old_log_prob = log_prob.add(&Tensor::rand_uniform(&[32], 0.25, 0.4, &mut r).map(|x| {
+        // Ratios land well inside or well outside [0.8, 1.2], away from the clip edges.
+        if x < 0.3 { -x } else { x - 0.3 }
+    }));
+    let advantages = Tensor::randn(&[32], &mut r);
+    let returns = Tensor::randn(&[32], &mut r);
+    let result = gradcheck(&[log_prob, scale_raw, value], |tape, v| {
+        let old = tape.constant(&old_log_prob);
+        let adv = tape.constant(&advantages);
+        let ret = tape.constant(&returns);
+        let diff = tape.sub(v[0], old);
+        let ratio = tape.exp(diff);
+        let unclipped = tape.mul(ratio, adv);
+        let clipped_ratio = tape.clamp(ratio, 0.8, 1.2);
+        let clipped = tape.mul(clipped_ratio, adv);
+        let surrogate = tape.minimum(unclipped, clipped);
+        let policy_loss = tape.mean(surrogate);
+        let policy_loss = tape.neg(policy_loss);
+        let value_error = tape.sub(v[2], ret);
+        let value_error = tape.square(value_error);
+        let value_loss = tape.mean(value_error);
+        // A log-density-like term: ln(sqrt(softplus(s)) / (1 + softplus(s))).
+        let sigma = tape.softplus(v[1]);
+        let root = tape.sqrt(sigma);
+        let shifted = tape.add_scalar(sigma, 1.0);
+        let quotient = tape.div(root, shifted);
+        let log_term = tape.ln(quotient);
+        let log_term = tape.mean(log_term);
+        let weighted = tape.mul_scalar(log_term, 0.01);
+        let total = tape.add(policy_loss, value_loss);
+        tape.sub(total, weighted)
+    });
+    assert!(result.is_ok(), "loss chain: {}", result.unwrap_err());
+}
+
+#[test]
+fn relu_grad_at_zero_is_zero() {
+    let mut tape = Tape::new();
+    let x = tape.param(&Tensor::from_vec(&[3], vec![-1.0, 0.0, 1.0]));
+    let y = tape.relu(x);
+    let loss = tape.sum(y);
+    tape.backward(loss);
+    assert_eq!(tape.grad(x).data(), [0.0, 0.0, 1.0]);
+}
+
+#[test]
+fn clamp_grad_at_the_edges_passes_through() {
+    let mut tape = Tape::new();
+    let x = tape.param(&Tensor::from_vec(&[5], vec![-0.6, -0.5, 0.0, 0.5, 0.6]));
+    let y = tape.clamp(x, -0.5, 0.5);
+    let loss = tape.sum(y);
+    tape.backward(loss);
+    assert_eq!(tape.grad(x).data(), [0.0, 1.0, 1.0, 1.0, 0.0]);
+}
+
+#[test]
+fn minimum_grad_splits_ties_evenly() {
+    let mut tape = Tape::new();
+    let a = tape.param(&Tensor::from_vec(&[3], vec![1.0, 2.0, 3.0]));
+    let b = tape.param(&Tensor::from_vec(&[3], vec![2.0, 2.0, 1.0]));
+    let y = tape.minimum(a, b);
+    let loss = tape.sum(y);
+    tape.backward(loss);
+    assert_eq!(tape.grad(a).data(), [1.0, 0.5, 0.0]);
+    assert_eq!(tape.grad(b).data(), [0.0, 0.5, 1.0]);
+}
+
+#[test]
+fn softplus_and_its_grad_stay_finite_for_large_inputs() {
+    let mut tape = Tape::new();
+    let x = tape.param(&Tensor::from_vec(&[4], vec![-100.0, -20.0, 20.0, 100.0]));
+    let y = tape.softplus(x);
+    let loss = tape.sum(y);
+    tape.backward(loss);
+    let values = tape.value(y).data();
+    // Closed forms: softplus(x) → eˣ as x → −∞ and → x as x → +∞.
+    assert!(values[0] > 0.0 && (values[0] / (-100.0f32).exp() - 1.0).abs() < 1e-3);
+    assert!((values[1] / (-20.0f32).exp() - 1.0).abs() < 1e-5);
+    assert_eq!(values[2], 20.0);
+    assert_eq!(values[3], 100.0);
+    let grads = tape.grad(x).data();
+    assert!(grads.iter().all(|g| g.is_finite()));
+    assert_eq!(grads[3], 1.0);
+    assert!(grads[0] < 1e-40);
+}
+
+#[test]
+fn a_value_used_twice_accumulates_both_grads() {
+    let mut tape = Tape::new();
+    let x = tape.param(&Tensor::from_vec(&[2], vec![3.0, -1.0]));
+    let y = tape.mul(x, x); // d(x²)/dx = 2x, arriving once through each input
+    let loss = tape.sum(y);
+    tape.backward(loss);
+    assert_eq!(tape.grad(x).data(), [6.0, -2.0]);
+}
+
+#[test]
+#[should_panic(expected = "depends on no parameter")]
+fn constants_have_no_grad() {
+    let mut tape = Tape::new();
+    let c = tape.constant(&Tensor::scalar(2.0));
+    let p = tape.param(&Tensor::scalar(3.0));
+    let y = tape.mul(c, p);
+    tape.backward(y);
+    tape.grad(c);
+}
+
+// ANCHOR: wrong_backward
+/// `tanh` with a backward rule 3% too large: the kind of slip (a wrong constant, a missing
+/// term) that a gradient check exists to catch.
+struct SloppyTanh;
+impl Op for SloppyTanh {
+    fn name(&self) -> &'static str {
+        "sloppy_tanh"
+    }
+    fn forward(&self, x: &[&Tensor], _: Params, out: &mut Tensor) {
+        *out = x[0].map(f32::tanh);
+    }
+    fn backward(&self, ctx: &Backward<'_>, grad: &mut Tensor) {
+        let terms = ctx.output.data().iter().zip(ctx.output_grad.data());
+        for (g, (&y, &dy)) in grad.data_mut().iter_mut().zip(terms) {
+            *g += 1.03 * dy * (1.0 - y * y);
+        }
+    }
+}
+
+#[test]
+fn gradcheck_catches_a_backward_off_by_three_percent() {
+    let x = Tensor::randn(&[8, 4], &mut rng(700));
+    let sloppy = gradcheck(std::slice::from_ref(&x), |tape, v| {
+        let y = tape.apply(&SloppyTanh, &[v[0]], [0.0; 2]);
+        probe(tape, y, 11)
+    });
+    let mismatch = sloppy.expect_err("a 3% error in a backward rule must fail the check");
+    assert!(mismatch.ratio > 1.0);
+    let correct = gradcheck(&[x], |tape, v| {
+        let y = tape.tanh(v[0]);
+        probe(tape, y, 11)
+    });
+    assert!(correct.is_ok(), "the correct rule on the same inputs: {}", correct.unwrap_err());
+}
+// ANCHOR_END: wrong_backward
+
+#[test]
+fn gradcheck_tolerances_are_settable() {
+    // With a tolerance far too loose, even the sloppy rule passes: the settings are honoured.
+    let x = Tensor::randn(&[4, 4], &mut rng(701));
+    let loose = GradCheck { rtol: 0.5, ..GradCheck::default() };
+    let result = gradcheck_with(loose, &[x], |tape, v| {
+        let y = tape.apply(&SloppyTanh, &[v[0]], [0.0; 2]);
+        probe(tape, y, 12)
+    });
+    assert!(result.is_ok());
+}
+
+#[test]
+fn a_cleared_tape_reuses_its_buffers_for_the_next_grad_step() {
+    let mut r = rng(800);
+    let x = Tensor::randn(&[64, 3], &mut r);
+    let w = Tensor::randn(&[3, 64], &mut r);
+    let b = Tensor::randn(&[64], &mut r);
+    let mut tape = Tape::new();
+    let step = |tape: &mut Tape| {
+        tape.clear();
+        let x = tape.constant(&x);
+        let w = tape.param(&w);
+        let b = tape.param(&b);
+        let h = tape.matmul(x, w);
+        let h = tape.add_bias(h, b);
+        let h = tape.tanh(h);
+        let loss = tape.mean(h);
+        tape.backward(loss);
+        tape.grad(w).sum()
+    };
+    let first = step(&mut tape);
+    let bytes = tape.buffer_bytes();
+    assert!(bytes > 0);
+    for _ in 0..3 {
+        assert_eq!(step(&mut tape), first, "same computation, same gradient");
+        assert_eq!(tape.buffer_bytes(), bytes, "no buffer grew or was given back");
+    }
+}
