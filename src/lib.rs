@@ -17,7 +17,7 @@
 //! | 6 | [`pendulum`] | Pendulum-v1 physics, identical to Gymnasium's; the `Env` trait |
 //! | 7 | (book only) | policy gradients, importance sampling, the advantage |
 //! | 8 | [`gae`] | the rollout buffer and generalized advantage estimation |
-//! | 9 | `loss` | the clipped surrogate, value loss, entropy bonus, diagnostics |
+//! | 9 | [`loss`] | the clipped surrogate, value loss, entropy bonus, diagnostics |
 //! | 10 | `ppo` | configuration, the four-phase training loop, evaluation |
 //! | 11 | (book only) | results: learning curves and diagnostics |
 //!
@@ -25,6 +25,7 @@
 
 pub mod autodiff;
 pub mod gae;
+pub mod loss;
 pub mod pendulum;
 pub mod tensor;
 

@@ -1,0 +1,155 @@
+//! Chapter 9: the objective.
+//!
+//! PPO improves the policy by maximizing a *surrogate*: the advantage weighted by the
+//! probability ratio between the new policy and the one that collected the data, with the
+//! ratio clipped so that no single update can move the policy far. The critic is fitted to
+//! the returns by mean squared error. Everything here is built from the tape's operations,
+//! so the gradients come from chapter 2 and need no new backward rules.
+//!
+//! The diagnostics PPO practitioners watch (approximate KL, clip fraction, entropy) are
+//! computed alongside, from values the loss already holds.
+
+use crate::autodiff::{Tape, Var};
+
+// ANCHOR: surrogate
+/// The clipped surrogate loss and the ratio it was computed from.
+#[derive(Clone, Copy, Debug)]
+pub struct Surrogate {
+    /// `−mean(min(r·A, clip(r, 1−ε, 1+ε)·A))`, a scalar to minimize.
+    pub loss: Var,
+    /// `r = exp(log π_new − log π_old)` for every sample, `[batch]`.
+    pub ratio: Var,
+}
+
+/// The clipped surrogate objective of PPO, negated to be a loss:
+///
+/// ```text
+/// r_t = exp(log π_new(a_t|s_t) − log π_old(a_t|s_t))
+/// L   = −mean_t min(r_t·A_t, clip(r_t, 1 − ε, 1 + ε)·A_t)
+/// ```
+///
+/// `new_log_prob` carries the gradient; `old_log_prob` and `advantages` are constants.
+/// Taking the minimum makes the objective a pessimistic bound: where the ratio has moved
+/// past `1 ± ε` in the direction the advantage rewards, the clipped term is the smaller one
+/// and its gradient is zero, so the update stops pushing.
+///
+/// # Panics
+/// If the three inputs do not share one shape.
+pub fn clipped_surrogate(
+    tape: &mut Tape,
+    new_log_prob: Var,
+    old_log_prob: Var,
+    advantages: Var,
+    clip_epsilon: f32,
+) -> Surrogate {
+    let log_ratio = tape.sub(new_log_prob, old_log_prob);
+    let ratio = tape.exp(log_ratio);
+    let unclipped = tape.mul(ratio, advantages);
+    let clipped_ratio = tape.clamp(ratio, 1.0 - clip_epsilon, 1.0 + clip_epsilon);
+    let clipped = tape.mul(clipped_ratio, advantages);
+    let pessimistic = tape.minimum(unclipped, clipped);
+    let objective = tape.mean(pessimistic);
+    Surrogate { loss: tape.neg(objective), ratio }
+}
+// ANCHOR_END: surrogate
+
+// ANCHOR: actor_loss
+/// The actor's loss: the clipped surrogate minus an entropy bonus.
+#[derive(Clone, Copy, Debug)]
+pub struct ActorLoss {
+    /// What the actor's optimizer minimizes: `surrogate − α·mean(entropy)`.
+    pub total: Var,
+    /// The clipped surrogate part.
+    pub surrogate: Surrogate,
+    /// `mean(entropy)`, a scalar.
+    pub entropy: Var,
+}
+
+/// The surrogate minus `entropy_coef` (α) times the mean entropy of the policy at the
+/// batch's states. Rewarding entropy keeps the policy from collapsing to a near-deterministic
+/// one before it has found good actions: exploration is paid for, not left to chance.
+pub fn actor_loss(
+    tape: &mut Tape,
+    new_log_prob: Var,
+    old_log_prob: Var,
+    advantages: Var,
+    entropy: Var,
+    clip_epsilon: f32,
+    entropy_coef: f32,
+) -> ActorLoss {
+    let surrogate = clipped_surrogate(tape, new_log_prob, old_log_prob, advantages, clip_epsilon);
+    let entropy = tape.mean(entropy);
+    let bonus = tape.mul_scalar(entropy, entropy_coef);
+    let total = tape.sub(surrogate.loss, bonus);
+    ActorLoss { total, surrogate, entropy }
+}
+// ANCHOR_END: actor_loss
+
+// ANCHOR: value_loss
+/// The critic's loss: mean squared error between its values and the returns,
+/// `mean((V(s) − R)²)`.
+///
+/// With `clip = Some((old_values, ε))`, the clipped variant one of the documents uses: the
+/// new value may move at most `ε` from the value at collection time, and the loss takes the
+/// larger (more pessimistic) of the clipped and unclipped errors,
+/// `mean(max((V − R)², (V_old + clip(V − V_old, −ε, ε) − R)²))`.
+///
+/// # Panics
+/// If the inputs do not share one shape.
+pub fn value_loss(tape: &mut Tape, values: Var, returns: Var, clip: Option<(Var, f32)>) -> Var {
+    let error = tape.sub(values, returns);
+    let squared = tape.square(error);
+    let Some((old_values, epsilon)) = clip else {
+        return tape.mean(squared);
+    };
+    let change = tape.sub(values, old_values);
+    let change = tape.clamp(change, -epsilon, epsilon);
+    let clipped_values = tape.add(old_values, change);
+    let clipped_error = tape.sub(clipped_values, returns);
+    let clipped_squared = tape.square(clipped_error);
+    // max(a, b) = −min(−a, −b): the tape's minimum, with its tie rule, serves both.
+    let neg_a = tape.neg(squared);
+    let neg_b = tape.neg(clipped_squared);
+    let neg_max = tape.minimum(neg_a, neg_b);
+    let worst = tape.neg(neg_max);
+    tape.mean(worst)
+}
+// ANCHOR_END: value_loss
+
+// ANCHOR: diagnostics
+/// How far an update moved the policy, from the ratios of one minibatch.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct RatioStats {
+    /// `mean((r − 1) − ln r)`: an estimate of KL(π_old ‖ π_new) that is never negative and
+    /// has low variance (Schulman, "Approximating KL divergence", 2020).
+    pub approx_kl: f32,
+    /// Fraction of samples with `|r − 1| > ε`: how often clipping switched the gradient off.
+    pub clip_fraction: f32,
+}
+
+/// Approximate KL and clip fraction of a batch of ratios.
+pub fn ratio_stats(ratios: &[f32], clip_epsilon: f32) -> RatioStats {
+    if ratios.is_empty() {
+        return RatioStats::default();
+    }
+    let n = ratios.len() as f32;
+    let kl: f32 = ratios.iter().map(|&r| (r - 1.0) - r.ln()).sum();
+    let clipped = ratios.iter().filter(|&&r| (r - 1.0).abs() > clip_epsilon).count();
+    RatioStats { approx_kl: kl / n, clip_fraction: clipped as f32 / n }
+}
+
+/// How much of the variance of the returns the critic explains: `1 − Var(R − V) / Var(R)`.
+/// 1 is perfect, 0 is no better than predicting the mean, negative is worse than that.
+/// NaN when the returns do not vary.
+pub fn explained_variance(values: &[f32], returns: &[f32]) -> f32 {
+    assert_eq!(values.len(), returns.len(), "explained_variance: lengths differ");
+    let variance = |xs: &mut dyn Iterator<Item = f64>| {
+        let xs: Vec<f64> = xs.collect();
+        let mean = xs.iter().sum::<f64>() / xs.len() as f64;
+        xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / xs.len() as f64
+    };
+    let var_returns = variance(&mut returns.iter().map(|&r| r as f64));
+    let var_residual = variance(&mut returns.iter().zip(values).map(|(&r, &v)| (r - v) as f64));
+    if var_returns == 0.0 { f32::NAN } else { (1.0 - var_residual / var_returns) as f32 }
+}
+// ANCHOR_END: diagnostics

@@ -1,0 +1,110 @@
+//! The PPO objective against closed forms (the surrogate's value and gradient on each side of
+//! the clip), finite differences (every loss), and hand-computed diagnostics. The gradient of
+//! the full actor loss against PyTorch is in `tests/pytorch_loss.rs`.
+
+use ppo::autodiff::{GradCheck, Tape, gradcheck, gradcheck_with};
+use ppo::loss::{actor_loss, clipped_surrogate, explained_variance, ratio_stats, value_loss};
+use ppo::tensor::Tensor;
+
+// ANCHOR: surrogate_cases
+/// Four samples, one in each region of the clipped objective (ε = 0.2):
+///
+/// | sample | A  | r    | min(r·A, clip(r)·A)   | gradient flows? |
+/// |--------|----|------|-----------------------|-----------------|
+/// | 0      | +2 | 1.1  | 1.1·2 = 2.2 (inside)   | yes             |
+/// | 1      | +2 | 1.5  | 1.2·2 = 2.4 (clipped)  | no              |
+/// | 2      | −1 | 0.5  | 0.8·−1 = −0.8 (clipped)| no              |
+/// | 3      | −1 | 1.5  | 1.5·−1 = −1.5 (pessimistic: unclipped) | yes |
+#[test]
+fn clipped_surrogate_value_and_grad_in_every_region() {
+    let ratios = [1.1f32, 1.5, 0.5, 1.5];
+    let advantages = [2.0f32, 2.0, -1.0, -1.0];
+    let mut tape = Tape::new();
+    let old = tape.constant(&Tensor::from_vec(&[4], vec![-1.0; 4]));
+    let new_log_prob: Vec<f32> = ratios.iter().map(|r| r.ln() - 1.0).collect();
+    let new = tape.param(&Tensor::from_vec(&[4], new_log_prob));
+    let adv = tape.constant(&Tensor::from_vec(&[4], advantages.to_vec()));
+    let surrogate = clipped_surrogate(&mut tape, new, old, adv, 0.2);
+    let expected_loss = -(2.2 + 2.4 - 0.8 - 1.5) / 4.0;
+    assert!((tape.value(surrogate.loss).item() - expected_loss).abs() < 1e-6);
+    tape.backward(surrogate.loss);
+    // d/d(log π_new) of −r·A/4 is −r·A/4 (since dr/d log π = r); zero where clipped.
+    let expected_grad = [-1.1 * 2.0 / 4.0, 0.0, 0.0, 1.5 / 4.0];
+    for (g, e) in tape.grad(new).data().iter().zip(expected_grad) {
+        assert!((g - e).abs() < 1e-6, "gradient {g} vs {e}");
+    }
+}
+// ANCHOR_END: surrogate_cases
+
+#[test]
+fn actor_loss_grad() {
+    // Ratios e^{±0.1} and e^{±0.4}: well inside or outside [0.8, 1.2], away from the edges.
+    let shifts = [0.1f32, -0.1, 0.4, -0.4, 0.05, -0.35, 0.3, -0.02];
+    let old: Vec<f32> = (0..8).map(|i| -0.5 - 0.1 * i as f32).collect();
+    let new: Vec<f32> = old.iter().zip(shifts).map(|(o, s)| o + s).collect();
+    let advantages = Tensor::from_vec(&[8], vec![1.0, -0.5, 2.0, -1.5, 0.7, 1.2, -0.3, 0.9]);
+    let old = Tensor::from_vec(&[8], old);
+    let entropy = Tensor::from_vec(&[8], vec![1.2, 0.8, 1.0, 1.4, 0.9, 1.1, 1.3, 0.7]);
+    let result = gradcheck(&[Tensor::from_vec(&[8], new), entropy], |tape, v| {
+        let old = tape.constant(&old);
+        let adv = tape.constant(&advantages);
+        actor_loss(tape, v[0], old, adv, v[1], 0.2, 0.01).total
+    });
+    assert!(result.is_ok(), "{}", result.unwrap_err());
+}
+
+#[test]
+fn value_loss_grad_plain_and_clipped() {
+    let returns = Tensor::from_vec(&[6], vec![-10.0, -3.0, 0.0, -7.0, -1.0, -4.0]);
+    let old_values = Tensor::from_vec(&[6], vec![-9.0, -4.0, -1.0, -7.5, 0.0, -3.0]);
+    // New values move 0.05–0.6 from the old ones: inside or well outside ε = 0.2.
+    let values = Tensor::from_vec(&[6], vec![-9.1, -3.5, -0.4, -7.45, -0.6, -3.3]);
+    let plain = gradcheck(std::slice::from_ref(&values), |tape, v| {
+        let ret = tape.constant(&returns);
+        value_loss(tape, v[0], ret, None)
+    });
+    assert!(plain.is_ok(), "plain: {}", plain.unwrap_err());
+    // The step must stay below the 0.05 distance to the clip edges.
+    let settings = GradCheck { step: 1e-3, ..GradCheck::default() };
+    let clipped = gradcheck_with(settings, &[values], |tape, v| {
+        let ret = tape.constant(&returns);
+        let old = tape.constant(&old_values);
+        value_loss(tape, v[0], ret, Some((old, 0.2)))
+    });
+    assert!(clipped.is_ok(), "clipped: {}", clipped.unwrap_err());
+}
+
+#[test]
+fn clipped_value_loss_takes_the_larger_error() {
+    // Old value 0, return 1, new value 0.5, ε = 0.2: the clipped value is 0.2, whose error
+    // (0.8² = 0.64) is larger than the unclipped one (0.5² = 0.25).
+    let mut tape = Tape::new();
+    let values = tape.param(&Tensor::from_vec(&[1], vec![0.5]));
+    let returns = tape.constant(&Tensor::from_vec(&[1], vec![1.0]));
+    let old = tape.constant(&Tensor::from_vec(&[1], vec![0.0]));
+    let loss = value_loss(&mut tape, values, returns, Some((old, 0.2)));
+    assert!((tape.value(loss).item() - 0.64).abs() < 1e-6);
+    tape.backward(loss);
+    // The clipped branch does not depend on the new value there: no gradient.
+    assert_eq!(tape.grad(values).data(), [0.0]);
+}
+
+#[test]
+fn ratio_stats_by_hand() {
+    // (r − 1) − ln r: 0 at r = 1; for r = 2, 1 − ln 2; for r = 0.5, −0.5 + ln 2.
+    let stats = ratio_stats(&[1.0, 2.0, 0.5, 1.1], 0.2);
+    let expected_kl = ((1.0 - 2f32.ln()) + (-0.5 + 2f32.ln()) + (0.1 - 1.1f32.ln())) / 4.0;
+    assert!((stats.approx_kl - expected_kl).abs() < 1e-6);
+    assert_eq!(stats.clip_fraction, 0.5);
+}
+
+#[test]
+fn explained_variance_by_hand() {
+    let returns = [1.0, 2.0, 3.0, 4.0];
+    assert_eq!(explained_variance(&returns, &returns), 1.0);
+    // Predicting the mean explains nothing.
+    assert_eq!(explained_variance(&[2.5; 4], &returns), 0.0);
+    // Residuals [1, 0, 0, −1]: variance 0.5 against 1.25 → 1 − 0.4 = 0.6.
+    assert!((explained_variance(&[0.0, 2.0, 3.0, 5.0], &returns) - 0.6).abs() < 1e-6);
+    assert!(explained_variance(&[1.0, 2.0], &[3.0, 3.0]).is_nan());
+}
