@@ -246,7 +246,7 @@ pub fn compute_gae(
 ) {
     let n = rollout.rewards.len();
     let envs = rollout.envs;
-    assert!(envs > 0 && n % envs == 0, "{n} transitions do not split into {envs} envs");
+    assert!(envs > 0 && n.is_multiple_of(envs), "{n} transitions do not split into {envs} envs");
     for (name, len) in [
         ("values", rollout.values.len()),
         ("terminated", rollout.terminated.len()),
