@@ -1,0 +1,677 @@
+//! Chapter 10: the training loop.
+//!
+//! PPO repeats four phases until its budget of environment steps is spent:
+//!
+//! 1. **collect**: run the current policy in the environments for `rollout_steps` steps,
+//!    recording states, actions, rewards, log-probabilities and values (no tape: acting
+//!    needs no gradients);
+//! 2. **estimate**: compute GAE advantages and returns;
+//! 3. **learn**: for `epochs` passes over the rollout in shuffled minibatches, fit the critic
+//!    to the returns and improve the actor with the clipped objective, each with its own Adam;
+//! 4. **discard**: the data was collected by a policy that no longer exists; clear it.
+//!
+//! Every hyperparameter lives in one [`Config`], with two presets: [`Config::seed`], the
+//! documents' table, and [`Config::default`], what the `pendulum` program runs.
+
+use crate::adam::{Adam, clip_grad_norm};
+use crate::autodiff::{Tape, Var};
+use crate::gae::{GaeParams, RolloutBuffer, TimeLimit, Transition, normalize};
+use crate::loss::{actor_loss, explained_variance, ratio_stats, value_loss};
+use crate::nn::{Activation, Actor, ActorConfig, Critic, CriticConfig, Init, StdParam, Workspace};
+use crate::normal;
+use crate::pendulum::{Env, VecEnv};
+use crate::tensor::Tensor;
+use rand::rngs::StdRng;
+use rand::{Rng, RngExt, SeedableRng};
+use std::time::Instant;
+
+// ANCHOR: config
+/// Every hyperparameter of a training run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Config {
+    /// Environment steps to train for, summed over all environments (rounded up to whole
+    /// rollouts).
+    pub total_timesteps: usize,
+    /// Environments stepped together during collection.
+    pub num_envs: usize,
+    /// Steps collected from each environment per rollout (N).
+    pub rollout_steps: usize,
+    /// Passes over each rollout during learning (K).
+    pub epochs: usize,
+    /// Transitions per gradient step.
+    pub minibatch_size: usize,
+    /// Discount factor γ.
+    pub gamma: f32,
+    /// GAE's λ: 0 trusts the critic (low variance, biased), 1 trusts the returns.
+    pub gae_lambda: f32,
+    /// Clip range ε of the probability ratio.
+    pub clip_epsilon: f32,
+    /// Adam's learning rate for the actor.
+    pub actor_learning_rate: f32,
+    /// Adam's learning rate for the critic.
+    pub critic_learning_rate: f32,
+    /// Decay both learning rates linearly to zero over the run.
+    pub anneal_learning_rate: bool,
+    /// Weight α of the entropy bonus.
+    pub entropy_coef: f32,
+    /// Global gradient-norm limit per network, or `None` for no clipping.
+    pub max_grad_norm: Option<f32>,
+    /// Clip range for the critic's values around their collection-time values, or `None`.
+    pub value_clip: Option<f32>,
+    /// Normalize advantages over each rollout to mean 0, standard deviation 1.
+    pub normalize_advantages: bool,
+    /// Whether a time-limit truncation is bootstrapped or treated as terminal.
+    pub time_limit: TimeLimit,
+    /// Factor applied to rewards before learning (not to the reported returns).
+    pub reward_scale: f32,
+    /// Width of the two hidden layers of both networks.
+    pub hidden_size: usize,
+    /// How the actor produces its standard deviation.
+    pub std_param: StdParam,
+    /// How the networks' weights are initialized.
+    pub init: Init,
+    /// Seed of the one random generator behind initialization, sampling and shuffling.
+    pub seed: u64,
+}
+// ANCHOR_END: config
+
+// ANCHOR: presets
+impl Config {
+    /// The documents' hyperparameter table, exactly: 100,000 steps of one environment,
+    /// rollouts of 2048, 10 epochs of minibatches of 64, γ 0.99, λ 0.95, ε 0.2, learning
+    /// rates 3e-4 (actor) and 1e-3 (critic), the tanh·2 / softplus actor, time limits
+    /// treated as terminal as the documents' code does, nothing else.
+    pub fn seed() -> Config {
+        Config {
+            total_timesteps: 100_000,
+            num_envs: 1,
+            rollout_steps: 2048,
+            epochs: 10,
+            minibatch_size: 64,
+            gamma: 0.99,
+            gae_lambda: 0.95,
+            clip_epsilon: 0.2,
+            actor_learning_rate: 3e-4,
+            critic_learning_rate: 1e-3,
+            anneal_learning_rate: false,
+            entropy_coef: 0.0,
+            max_grad_norm: None,
+            value_clip: None,
+            normalize_advantages: true,
+            time_limit: TimeLimit::AsTerminal,
+            reward_scale: 1.0,
+            hidden_size: 64,
+            std_param: StdParam::Softplus,
+            init: Init::PyTorchDefault,
+            seed: 1,
+        }
+    }
+}
+
+impl Default for Config {
+    /// What the `pendulum` program runs: chosen by experiment to solve Pendulum within the
+    /// same 100,000 steps (the results chapter shows the search and the per-seed table).
+    fn default() -> Config {
+        Config {
+            total_timesteps: 100_000,
+            num_envs: 8,
+            rollout_steps: 256,
+            epochs: 10,
+            minibatch_size: 256,
+            gamma: 0.95,
+            gae_lambda: 0.95,
+            clip_epsilon: 0.2,
+            actor_learning_rate: 1e-3,
+            critic_learning_rate: 1e-3,
+            anneal_learning_rate: true,
+            entropy_coef: 0.0,
+            max_grad_norm: Some(0.5),
+            value_clip: None,
+            normalize_advantages: true,
+            time_limit: TimeLimit::Bootstrap,
+            reward_scale: 0.1,
+            hidden_size: 64,
+            std_param: StdParam::LogStd { init: 0.0, clamp: Some((-20.0, 2.0)) },
+            init: Init::Orthogonal,
+            seed: 1,
+        }
+    }
+}
+// ANCHOR_END: presets
+
+impl Config {
+    /// Transitions per rollout, over all environments.
+    pub fn batch_size(&self) -> usize {
+        self.num_envs * self.rollout_steps
+    }
+
+    /// Number of collect–learn iterations: enough rollouts to cover `total_timesteps`.
+    pub fn updates(&self) -> usize {
+        self.total_timesteps.div_ceil(self.batch_size()).max(1)
+    }
+
+    /// Checks that the values make sense together; the message names the field.
+    ///
+    /// # Errors
+    /// A one-line description of the first problem found.
+    pub fn validate(&self) -> Result<(), String> {
+        let positive = [
+            ("total_timesteps", self.total_timesteps),
+            ("num_envs", self.num_envs),
+            ("rollout_steps", self.rollout_steps),
+            ("epochs", self.epochs),
+            ("minibatch_size", self.minibatch_size),
+            ("hidden_size", self.hidden_size),
+        ];
+        for (name, value) in positive {
+            if value == 0 {
+                return Err(format!("{name} must be at least 1"));
+            }
+        }
+        if self.minibatch_size > self.batch_size() {
+            return Err(format!(
+                "minibatch_size {} is larger than a rollout of {} transitions (num_envs × rollout_steps)",
+                self.minibatch_size,
+                self.batch_size()
+            ));
+        }
+        for (name, value) in [("gamma", self.gamma), ("gae_lambda", self.gae_lambda)] {
+            if !(0.0..=1.0).contains(&value) {
+                return Err(format!("{name} must be in [0, 1], got {value}"));
+            }
+        }
+        let rates = [
+            ("actor_learning_rate", self.actor_learning_rate),
+            ("critic_learning_rate", self.critic_learning_rate),
+            ("clip_epsilon", self.clip_epsilon),
+            ("reward_scale", self.reward_scale),
+        ];
+        for (name, value) in rates {
+            if !(value > 0.0 && value.is_finite()) {
+                return Err(format!("{name} must be a positive number, got {value}"));
+            }
+        }
+        if !(self.entropy_coef >= 0.0 && self.entropy_coef.is_finite()) {
+            return Err(format!("entropy_coef must be zero or positive, got {}", self.entropy_coef));
+        }
+        for (name, limit) in [("max_grad_norm", self.max_grad_norm), ("value_clip", self.value_clip)] {
+            if let Some(value) = limit
+                && !(value > 0.0 && value.is_finite())
+            {
+                return Err(format!("{name} must be a positive number, got {value}"));
+            }
+        }
+        Ok(())
+    }
+
+    fn actor_config(&self, obs_size: usize, action_size: usize, action_scale: f32) -> ActorConfig {
+        ActorConfig {
+            obs_size,
+            action_size,
+            hidden: vec![self.hidden_size; 2],
+            activation: Activation::Relu,
+            std: self.std_param,
+            init: self.init,
+            action_scale,
+        }
+    }
+
+    fn critic_config(&self, obs_size: usize) -> CriticConfig {
+        CriticConfig {
+            obs_size,
+            hidden: vec![self.hidden_size; 2],
+            activation: Activation::Relu,
+            init: self.init,
+        }
+    }
+}
+
+/// What one collect–learn iteration did and measured.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct UpdateStats {
+    /// 1-based index of this iteration.
+    pub update: usize,
+    /// Environment steps taken so far.
+    pub timesteps: usize,
+    /// Mean return of the episodes that ended during this rollout, if any did.
+    pub episode_return: Option<f64>,
+    /// Mean length of those episodes.
+    pub episode_length: Option<f64>,
+    /// Mean approximate KL between the collecting policy and the updated one, over minibatches.
+    pub approx_kl: f32,
+    /// Mean fraction of clipped ratios over minibatches.
+    pub clip_fraction: f32,
+    /// Mean policy entropy over minibatches.
+    pub entropy: f32,
+    /// Mean clipped-surrogate loss over minibatches.
+    pub policy_loss: f32,
+    /// Mean critic loss over minibatches.
+    pub value_loss: f32,
+    /// How much of the returns' variance the critic explained, at collection time.
+    pub explained_variance: f32,
+    /// The actor's learning rate during this iteration.
+    pub learning_rate: f32,
+    /// Seconds since training started.
+    pub elapsed: f64,
+}
+
+// ANCHOR: trainer
+/// A PPO learner: networks, optimizers, environments, the rollout buffer, and scratch space
+/// reused by every iteration so that training allocates nothing after the first.
+pub struct Trainer<E: Env> {
+    config: Config,
+    actor: Actor,
+    critic: Critic,
+    actor_optimizer: Adam,
+    critic_optimizer: Adam,
+    envs: VecEnv<E>,
+    buffer: RolloutBuffer,
+    rng: StdRng,
+    tape: Tape,
+    scratch: Scratch,
+    update: usize,
+    timesteps: usize,
+    started: Instant,
+}
+// ANCHOR_END: trainer
+
+/// Buffers reused from step to step.
+#[derive(Default)]
+struct Scratch {
+    workspace: Workspace,
+    observations: Vec<f32>,
+    mean: Vec<f32>,
+    std: Vec<f32>,
+    values: Vec<f32>,
+    actions: Vec<f32>,
+    log_probs: Vec<f32>,
+    rewards: Vec<f32>,
+    truncation_values: Vec<f32>,
+    param_vars: Vec<Var>,
+    grads: Vec<Tensor>,
+    indices: Vec<usize>,
+}
+
+impl<E: Env> Trainer<E> {
+    /// A learner for the given environments (one per `config.num_envs`), with networks
+    /// initialized from `config.seed`.
+    ///
+    /// # Panics
+    /// If the config is invalid (see [`Config::validate`]), the number of environments
+    /// differs from `config.num_envs`, or the environment's action bounds are not symmetric.
+    pub fn new(config: Config, envs: Vec<E>) -> Trainer<E> {
+        if let Err(problem) = config.validate() {
+            panic!("invalid config: {problem}");
+        }
+        assert_eq!(envs.len(), config.num_envs, "config.num_envs and the environments given differ");
+        let mut rng = StdRng::seed_from_u64(config.seed);
+        let envs = VecEnv::new(envs);
+        let (obs_size, action_size) = (envs.obs_size(), envs.action_size());
+        let action_scale = envs.envs()[0].action_high()[0];
+        assert_eq!(envs.envs()[0].action_low()[0], -action_scale, "symmetric action bounds expected");
+        let actor = Actor::new(&config.actor_config(obs_size, action_size, action_scale), &mut rng);
+        let critic = Critic::new(&config.critic_config(obs_size), &mut rng);
+        let buffer = RolloutBuffer::new(config.rollout_steps, config.num_envs, obs_size, action_size);
+        Trainer {
+            actor_optimizer: Adam::new(config.actor_learning_rate),
+            critic_optimizer: Adam::new(config.critic_learning_rate),
+            actor,
+            critic,
+            envs,
+            buffer,
+            rng,
+            tape: Tape::new(),
+            scratch: Scratch::default(),
+            update: 0,
+            timesteps: 0,
+            started: Instant::now(),
+            config,
+        }
+    }
+
+    /// The configuration this learner runs.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The policy network.
+    pub fn actor(&self) -> &Actor {
+        &self.actor
+    }
+
+    /// The value network.
+    pub fn critic(&self) -> &Critic {
+        &self.critic
+    }
+
+    /// True once the configured number of iterations has run.
+    pub fn is_done(&self) -> bool {
+        self.update >= self.config.updates()
+    }
+
+    // ANCHOR: iterate
+    /// One iteration of the four phases: collect, estimate, learn, discard.
+    pub fn iterate(&mut self) -> UpdateStats {
+        if self.update == 0 {
+            self.envs.reset(&mut self.rng);
+        }
+        self.update += 1;
+        self.set_learning_rates();
+        let (episode_return, episode_length) = self.collect();
+        self.estimate_advantages();
+        let explained = explained_variance(&self.buffer.values, &self.buffer.returns);
+        let mut stats = self.learn();
+        self.buffer.clear();
+        stats.update = self.update;
+        stats.timesteps = self.timesteps;
+        stats.episode_return = episode_return;
+        stats.episode_length = episode_length;
+        stats.explained_variance = explained;
+        stats.learning_rate = self.actor_optimizer.learning_rate();
+        stats.elapsed = self.started.elapsed().as_secs_f64();
+        stats
+    }
+    // ANCHOR_END: iterate
+
+    /// Linear decay to zero over the run, when configured: the last iteration still gets a
+    /// small step, `1/updates` of the initial rate.
+    fn set_learning_rates(&mut self) {
+        let fraction = if self.config.anneal_learning_rate {
+            1.0 - (self.update - 1) as f32 / self.config.updates() as f32
+        } else {
+            1.0
+        };
+        self.actor_optimizer.set_learning_rate(fraction * self.config.actor_learning_rate);
+        self.critic_optimizer.set_learning_rate(fraction * self.config.critic_learning_rate);
+    }
+
+    // ANCHOR: collect
+    /// Phase 1: runs the current policy for `rollout_steps` steps in every environment.
+    /// Returns the mean return and length of the episodes that ended meanwhile.
+    fn collect(&mut self) -> (Option<f64>, Option<f64>) {
+        let (envs, obs_size, action_size) = (self.config.num_envs, self.envs.obs_size(), self.envs.action_size());
+        let s = &mut self.scratch;
+        s.mean.resize(envs * action_size, 0.0);
+        s.std.resize(envs * action_size, 0.0);
+        s.actions.resize(envs * action_size, 0.0);
+        s.values.resize(envs, 0.0);
+        s.log_probs.resize(envs, 0.0);
+        s.rewards.resize(envs, 0.0);
+        s.truncation_values.resize(envs, 0.0);
+        let (mut return_sum, mut length_sum, mut episodes) = (0.0, 0.0, 0usize);
+        for _ in 0..self.config.rollout_steps {
+            s.observations.clear();
+            s.observations.extend_from_slice(self.envs.observations());
+            self.actor.forward(&s.observations, &mut s.workspace, &mut s.mean, &mut s.std);
+            self.critic.forward(&s.observations, &mut s.workspace, &mut s.values);
+            let rows = s.mean.chunks_exact(action_size).zip(s.std.chunks_exact(action_size));
+            for ((action, log_prob), (mean, std)) in
+                s.actions.chunks_exact_mut(action_size).zip(&mut s.log_probs).zip(rows)
+            {
+                normal::sample(mean, std, &mut self.rng, action);
+                *log_prob = normal::log_prob(mean, std, action);
+            }
+
+            self.envs.step(&s.actions, &mut self.rng);
+            for (scaled, &reward) in s.rewards.iter_mut().zip(self.envs.rewards()) {
+                *scaled = reward * self.config.reward_scale;
+            }
+            // A truncated episode's last state has a future: bootstrap from its value.
+            for (env, value) in s.truncation_values.iter_mut().enumerate() {
+                *value = 0.0;
+                if self.envs.truncated()[env]
+                    && let Some(final_obs) = self.envs.final_observation(env)
+                {
+                    self.critic.forward(final_obs, &mut s.workspace, std::slice::from_mut(value));
+                }
+            }
+            self.buffer.push(Transition {
+                observations: &s.observations,
+                actions: &s.actions,
+                log_probs: &s.log_probs,
+                values: &s.values,
+                rewards: &s.rewards,
+                terminated: self.envs.terminated(),
+                truncated: self.envs.truncated(),
+                truncation_values: &s.truncation_values,
+            });
+            for episode in self.envs.drain_episodes() {
+                return_sum += episode.total_reward;
+                length_sum += episode.length as f64;
+                episodes += 1;
+            }
+        }
+        self.timesteps += self.config.batch_size();
+        if episodes == 0 {
+            return (None, None);
+        }
+        let n = episodes as f64;
+        (Some(return_sum / n), Some(length_sum / n))
+    }
+    // ANCHOR_END: collect
+
+    // ANCHOR: estimate
+    /// Phase 2: GAE advantages and returns, bootstrapped from the value of the observation
+    /// each environment is in when the rollout stops.
+    fn estimate_advantages(&mut self) {
+        let s = &mut self.scratch;
+        self.critic.forward(self.envs.observations(), &mut s.workspace, &mut s.values);
+        let gae = GaeParams { gamma: self.config.gamma, lambda: self.config.gae_lambda, time_limit: self.config.time_limit };
+        self.buffer.compute_advantages(&s.values, gae);
+        if self.config.normalize_advantages {
+            normalize(&mut self.buffer.advantages);
+        }
+    }
+    // ANCHOR_END: estimate
+
+    // ANCHOR: learn
+    /// Phase 3: `epochs` passes over the rollout in shuffled minibatches; each minibatch
+    /// takes one Adam step for the critic and one for the actor.
+    fn learn(&mut self) -> UpdateStats {
+        let n = self.buffer.capacity();
+        let mut indices = std::mem::take(&mut self.scratch.indices);
+        indices.clear();
+        indices.extend(0..n);
+        let mut totals = UpdateStats::default();
+        let mut minibatches = 0;
+        for _ in 0..self.config.epochs {
+            shuffle(&mut indices, &mut self.rng);
+            for batch in indices.chunks(self.config.minibatch_size) {
+                totals.value_loss += self.critic_step(batch);
+                let actor = self.actor_step(batch);
+                totals.policy_loss += actor.policy_loss;
+                totals.entropy += actor.entropy;
+                totals.approx_kl += actor.approx_kl;
+                totals.clip_fraction += actor.clip_fraction;
+                minibatches += 1;
+            }
+        }
+        self.scratch.indices = indices;
+        let m = minibatches as f32;
+        UpdateStats {
+            value_loss: totals.value_loss / m,
+            policy_loss: totals.policy_loss / m,
+            entropy: totals.entropy / m,
+            approx_kl: totals.approx_kl / m,
+            clip_fraction: totals.clip_fraction / m,
+            ..UpdateStats::default()
+        }
+    }
+    // ANCHOR_END: learn
+
+    /// Records the rows `batch` of a per-transition array as a constant: `[batch]` for one
+    /// value per transition, `[batch, width]` for vectors (observations, actions).
+    fn gather(tape: &mut Tape, source: &[f32], width: Width, batch: &[usize]) -> Var {
+        let (shape, width) = match width {
+            Width::Scalar => (vec![batch.len()], 1),
+            Width::Vector(width) => (vec![batch.len(), width], width),
+        };
+        tape.constant_with(&shape, |rows| {
+            for (row, &i) in rows.chunks_exact_mut(width).zip(batch) {
+                row.copy_from_slice(&source[i * width..(i + 1) * width]);
+            }
+        })
+    }
+
+    // ANCHOR: critic_step
+    /// One gradient step of the critic on a minibatch: MSE to the returns.
+    fn critic_step(&mut self, batch: &[usize]) -> f32 {
+        let (tape, buffer) = (&mut self.tape, &self.buffer);
+        tape.clear();
+        let obs = Self::gather(tape, &buffer.observations, Width::Vector(buffer.obs_size()), batch);
+        let returns = Self::gather(tape, &buffer.returns, Width::Scalar, batch);
+        let values = self.critic.forward_on_tape(tape, obs, &mut self.scratch.param_vars);
+        let clip = self.config.value_clip.map(|epsilon| (Self::gather(tape, &buffer.values, Width::Scalar, batch), epsilon));
+        let loss = value_loss(tape, values, returns, clip);
+        tape.backward(loss);
+        let loss_value = tape.value(loss).item();
+        apply_gradients(
+            tape,
+            &self.scratch.param_vars,
+            &mut self.scratch.grads,
+            self.config.max_grad_norm,
+            &mut self.critic_optimizer,
+            self.critic.parameters_mut(),
+        );
+        loss_value
+    }
+    // ANCHOR_END: critic_step
+
+    // ANCHOR: actor_step
+    /// One gradient step of the actor on a minibatch: the clipped surrogate minus the
+    /// entropy bonus. Returns the minibatch's diagnostics.
+    fn actor_step(&mut self, batch: &[usize]) -> ActorStepStats {
+        let (tape, buffer) = (&mut self.tape, &self.buffer);
+        tape.clear();
+        let obs = Self::gather(tape, &buffer.observations, Width::Vector(buffer.obs_size()), batch);
+        let actions = Self::gather(tape, &buffer.actions, Width::Vector(buffer.action_size()), batch);
+        let old_log_probs = Self::gather(tape, &buffer.log_probs, Width::Scalar, batch);
+        let advantages = Self::gather(tape, &buffer.advantages, Width::Scalar, batch);
+        let (mean, std) = self.actor.forward_on_tape(tape, obs, &mut self.scratch.param_vars);
+        let log_probs = normal::log_prob_on_tape(tape, mean, std, actions);
+        let entropy = normal::entropy_on_tape(tape, std);
+        let loss = actor_loss(
+            tape,
+            log_probs,
+            old_log_probs,
+            advantages,
+            entropy,
+            self.config.clip_epsilon,
+            self.config.entropy_coef,
+        );
+        tape.backward(loss.total);
+        let ratios = ratio_stats(tape.value(loss.surrogate.ratio).data(), self.config.clip_epsilon);
+        let stats = ActorStepStats {
+            policy_loss: tape.value(loss.surrogate.loss).item(),
+            entropy: tape.value(loss.entropy).item(),
+            approx_kl: ratios.approx_kl,
+            clip_fraction: ratios.clip_fraction,
+        };
+        apply_gradients(
+            tape,
+            &self.scratch.param_vars,
+            &mut self.scratch.grads,
+            self.config.max_grad_norm,
+            &mut self.actor_optimizer,
+            self.actor.parameters_mut(),
+        );
+        stats
+    }
+    // ANCHOR_END: actor_step
+}
+
+/// How many values each transition has in a gathered array.
+#[derive(Clone, Copy)]
+enum Width {
+    Scalar,
+    Vector(usize),
+}
+
+/// Diagnostics of one actor minibatch.
+struct ActorStepStats {
+    policy_loss: f32,
+    entropy: f32,
+    approx_kl: f32,
+    clip_fraction: f32,
+}
+
+// ANCHOR: apply_gradients
+/// Copies the gradients of `param_vars` out of the tape, clips their global norm when
+/// configured, and takes one optimizer step.
+fn apply_gradients(
+    tape: &Tape,
+    param_vars: &[Var],
+    grads: &mut Vec<Tensor>,
+    max_grad_norm: Option<f32>,
+    optimizer: &mut Adam,
+    mut params: Vec<&mut Tensor>,
+) {
+    grads.resize_with(param_vars.len(), Tensor::default);
+    for (grad, &var) in grads.iter_mut().zip(param_vars) {
+        grad.copy_from(tape.grad(var));
+    }
+    let mut grad_refs: Vec<&mut Tensor> = grads.iter_mut().collect();
+    if let Some(max_norm) = max_grad_norm {
+        clip_grad_norm(&mut grad_refs, max_norm);
+    }
+    let grad_refs: Vec<&Tensor> = grad_refs.into_iter().map(|g| &*g).collect();
+    optimizer.step(&mut params, &grad_refs);
+}
+// ANCHOR_END: apply_gradients
+
+/// Fisher–Yates shuffle driven by the run's generator, so that the same seed gives the same
+/// minibatches.
+fn shuffle<R: Rng + ?Sized>(items: &mut [usize], rng: &mut R) {
+    for i in (1..items.len()).rev() {
+        let j = rng.random_range(0..=i);
+        items.swap(i, j);
+    }
+}
+
+// ANCHOR: evaluate
+/// The result of evaluating a policy.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Evaluation {
+    /// Return of each episode.
+    pub returns: Vec<f64>,
+    /// Mean return.
+    pub mean: f64,
+    /// Standard deviation of the returns (population, as NumPy's `std`).
+    pub std: f64,
+}
+
+/// Runs one episode in each of `envs` with the deterministic policy (the mean action, no
+/// sampling), all episodes in lockstep as one batch, from initial states drawn with `seed`.
+pub fn evaluate<E: Env>(actor: &Actor, envs: Vec<E>, seed: u64) -> Evaluation {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut envs = envs;
+    let count = envs.len();
+    assert!(count > 0, "evaluate needs at least one environment");
+    let (obs_size, action_size) = (envs[0].obs_size(), envs[0].action_size());
+    let mut observations = Vec::with_capacity(count * obs_size);
+    for env in &mut envs {
+        observations.extend_from_slice(env.reset(&mut rng).as_ref());
+    }
+    let (mut mean, mut std) = (vec![0.0; count * action_size], vec![0.0; count * action_size]);
+    let mut workspace = Workspace::new();
+    let mut returns = vec![0.0f64; count];
+    let mut running = vec![true; count];
+    while running.iter().any(|&r| r) {
+        actor.forward(&observations, &mut workspace, &mut mean, &mut std);
+        let episodes = returns.iter_mut().zip(running.iter_mut());
+        let rows = observations.chunks_exact_mut(obs_size).zip(mean.chunks_exact(action_size));
+        for ((env, (obs, action)), (total, alive)) in envs.iter_mut().zip(rows).zip(episodes) {
+            if *alive {
+                let step = env.step(action);
+                *total += step.reward;
+                obs.copy_from_slice(step.obs.as_ref());
+                *alive = !(step.terminated || step.truncated);
+            }
+        }
+    }
+    let n = count as f64;
+    let mean_return = returns.iter().sum::<f64>() / n;
+    let variance = returns.iter().map(|r| (r - mean_return).powi(2)).sum::<f64>() / n;
+    Evaluation { mean: mean_return, std: variance.sqrt(), returns }
+}
+// ANCHOR_END: evaluate
