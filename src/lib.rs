@@ -11,7 +11,7 @@
 //! |---|---|---|
 //! | 1 | [`tensor`] | an owned, contiguous, row-major `f32` tensor; elementwise ops; matmul kernels |
 //! | 2 | [`autodiff`] | a tape of operations (Wengert list) with reverse-mode gradients; `gradcheck` |
-//! | 3 | `nn` | linear layers, MLPs, the actor and the critic, initialization |
+//! | 3 | [`nn`] | linear layers, MLPs, the actor and the critic, initialization |
 //! | 4 | `adam` | the Adam optimizer and global gradient-norm clipping |
 //! | 5 | `normal` | the Normal distribution: sampling, log-probability, entropy |
 //! | 6 | [`pendulum`] | Pendulum-v1 physics, identical to Gymnasium's; the `Env` trait |
@@ -24,9 +24,11 @@
 //! Modules without a link are planned and not written yet.
 
 pub mod autodiff;
+pub mod nn;
 pub mod pendulum;
 pub mod tensor;
 
 pub use autodiff::{Tape, Var, gradcheck};
+pub use nn::{Actor, ActorConfig, Critic, CriticConfig, Workspace};
 pub use pendulum::{Env, Episode, InvalidAction, Pendulum, Step, VecEnv};
 pub use tensor::Tensor;
