@@ -12,7 +12,7 @@
 //! | 1 | [`tensor`] | an owned, contiguous, row-major `f32` tensor; elementwise ops; matmul kernels |
 //! | 2 | [`autodiff`] | a tape of operations (Wengert list) with reverse-mode gradients; `gradcheck` |
 //! | 3 | `nn` | linear layers, MLPs, the actor and the critic, initialization |
-//! | 4 | `adam` | the Adam optimizer and global gradient-norm clipping |
+//! | 4 | [`adam`] | the Adam optimizer and global gradient-norm clipping |
 //! | 5 | `normal` | the Normal distribution: sampling, log-probability, entropy |
 //! | 6 | [`pendulum`] | Pendulum-v1 physics, identical to Gymnasium's; the `Env` trait |
 //! | 7 | (book only) | policy gradients, importance sampling, the advantage |
@@ -23,10 +23,12 @@
 //!
 //! Modules without a link are planned and not written yet.
 
+pub mod adam;
 pub mod autodiff;
 pub mod pendulum;
 pub mod tensor;
 
+pub use adam::Adam;
 pub use autodiff::{Tape, Var, gradcheck};
 pub use pendulum::{Env, Episode, InvalidAction, Pendulum, Step, VecEnv};
 pub use tensor::Tensor;
