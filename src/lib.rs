@@ -12,25 +12,28 @@
 //! | 1 | [`tensor`] | an owned, contiguous, row-major `f32` tensor; elementwise ops; matmul kernels |
 //! | 2 | [`autodiff`] | a tape of operations (Wengert list) with reverse-mode gradients; `gradcheck` |
 //! | 3 | [`nn`] | linear layers, MLPs, the actor and the critic, initialization |
-//! | 4 | `adam` | the Adam optimizer and global gradient-norm clipping |
+//! | 4 | [`adam`] | the Adam optimizer and global gradient-norm clipping |
 //! | 5 | [`normal`] | the Normal distribution: sampling, log-probability, entropy |
 //! | 6 | [`pendulum`] | Pendulum-v1 physics, identical to Gymnasium's; the `Env` trait |
 //! | 7 | (book only) | policy gradients, importance sampling, the advantage |
 //! | 8 | [`gae`] | the rollout buffer and generalized advantage estimation |
 //! | 9 | [`loss`] | the clipped surrogate, value loss, entropy bonus, diagnostics |
-//! | 10 | `ppo` | configuration, the four-phase training loop, evaluation |
+//! | 10 | [`ppo`] | configuration, the four-phase training loop, evaluation |
 //! | 11 | (book only) | results: learning curves and diagnostics |
 //!
 //! Modules without a link are planned and not written yet.
 
+pub mod adam;
 pub mod autodiff;
 pub mod gae;
 pub mod loss;
 pub mod nn;
 pub mod normal;
 pub mod pendulum;
+pub mod ppo;
 pub mod tensor;
 
+pub use adam::Adam;
 pub use autodiff::{Tape, Var, gradcheck};
 pub use nn::{Actor, ActorConfig, Critic, CriticConfig, Workspace};
 pub use pendulum::{Env, Episode, InvalidAction, Pendulum, Step, VecEnv};

@@ -192,9 +192,14 @@ impl Config {
             }
         }
         if !(self.entropy_coef >= 0.0 && self.entropy_coef.is_finite()) {
-            return Err(format!("entropy_coef must be zero or positive, got {}", self.entropy_coef));
+            return Err(format!(
+                "entropy_coef must be zero or positive, got {}",
+                self.entropy_coef
+            ));
         }
-        for (name, limit) in [("max_grad_norm", self.max_grad_norm), ("value_clip", self.value_clip)] {
+        for (name, limit) in
+            [("max_grad_norm", self.max_grad_norm), ("value_clip", self.value_clip)]
+        {
             if let Some(value) = limit
                 && !(value > 0.0 && value.is_finite())
             {
@@ -303,15 +308,24 @@ impl<E: Env> Trainer<E> {
         if let Err(problem) = config.validate() {
             panic!("invalid config: {problem}");
         }
-        assert_eq!(envs.len(), config.num_envs, "config.num_envs and the environments given differ");
+        assert_eq!(
+            envs.len(),
+            config.num_envs,
+            "config.num_envs and the environments given differ"
+        );
         let mut rng = StdRng::seed_from_u64(config.seed);
         let envs = VecEnv::new(envs);
         let (obs_size, action_size) = (envs.obs_size(), envs.action_size());
         let action_scale = envs.envs()[0].action_high()[0];
-        assert_eq!(envs.envs()[0].action_low()[0], -action_scale, "symmetric action bounds expected");
+        assert_eq!(
+            envs.envs()[0].action_low()[0],
+            -action_scale,
+            "symmetric action bounds expected"
+        );
         let actor = Actor::new(&config.actor_config(obs_size, action_size, action_scale), &mut rng);
         let critic = Critic::new(&config.critic_config(obs_size), &mut rng);
-        let buffer = RolloutBuffer::new(config.rollout_steps, config.num_envs, obs_size, action_size);
+        let buffer =
+            RolloutBuffer::new(config.rollout_steps, config.num_envs, obs_size, action_size);
         Trainer {
             actor_optimizer: Adam::new(config.actor_learning_rate),
             critic_optimizer: Adam::new(config.critic_learning_rate),
@@ -389,7 +403,7 @@ impl<E: Env> Trainer<E> {
     /// Phase 1: runs the current policy for `rollout_steps` steps in every environment.
     /// Returns the mean return and length of the episodes that ended meanwhile.
     fn collect(&mut self) -> (Option<f64>, Option<f64>) {
-        let (envs, obs_size, action_size) = (self.config.num_envs, self.envs.obs_size(), self.envs.action_size());
+        let (envs, action_size) = (self.config.num_envs, self.envs.action_size());
         let s = &mut self.scratch;
         s.mean.resize(envs * action_size, 0.0);
         s.std.resize(envs * action_size, 0.0);
@@ -456,7 +470,11 @@ impl<E: Env> Trainer<E> {
     fn estimate_advantages(&mut self) {
         let s = &mut self.scratch;
         self.critic.forward(self.envs.observations(), &mut s.workspace, &mut s.values);
-        let gae = GaeParams { gamma: self.config.gamma, lambda: self.config.gae_lambda, time_limit: self.config.time_limit };
+        let gae = GaeParams {
+            gamma: self.config.gamma,
+            lambda: self.config.gae_lambda,
+            time_limit: self.config.time_limit,
+        };
         self.buffer.compute_advantages(&s.values, gae);
         if self.config.normalize_advantages {
             normalize(&mut self.buffer.advantages);
@@ -521,7 +539,10 @@ impl<E: Env> Trainer<E> {
         let obs = Self::gather(tape, &buffer.observations, Width::Vector(buffer.obs_size()), batch);
         let returns = Self::gather(tape, &buffer.returns, Width::Scalar, batch);
         let values = self.critic.forward_on_tape(tape, obs, &mut self.scratch.param_vars);
-        let clip = self.config.value_clip.map(|epsilon| (Self::gather(tape, &buffer.values, Width::Scalar, batch), epsilon));
+        let clip = self
+            .config
+            .value_clip
+            .map(|epsilon| (Self::gather(tape, &buffer.values, Width::Scalar, batch), epsilon));
         let loss = value_loss(tape, values, returns, clip);
         tape.backward(loss);
         let loss_value = tape.value(loss).item();
@@ -544,7 +565,8 @@ impl<E: Env> Trainer<E> {
         let (tape, buffer) = (&mut self.tape, &self.buffer);
         tape.clear();
         let obs = Self::gather(tape, &buffer.observations, Width::Vector(buffer.obs_size()), batch);
-        let actions = Self::gather(tape, &buffer.actions, Width::Vector(buffer.action_size()), batch);
+        let actions =
+            Self::gather(tape, &buffer.actions, Width::Vector(buffer.action_size()), batch);
         let old_log_probs = Self::gather(tape, &buffer.log_probs, Width::Scalar, batch);
         let advantages = Self::gather(tape, &buffer.advantages, Width::Scalar, batch);
         let (mean, std) = self.actor.forward_on_tape(tape, obs, &mut self.scratch.param_vars);

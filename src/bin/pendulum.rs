@@ -23,6 +23,7 @@ const EVAL_SEED_OFFSET: u64 = 1_000_000_007;
 
 /// What the command line asked for.
 struct Settings {
+    preset: &'static str,
     config: Config,
     out: Option<PathBuf>,
     quiet: bool,
@@ -229,7 +230,11 @@ fn help_text() -> String {
          Usage: pendulum [OPTIONS]\n\nOptions:\n",
     );
     for opt in OPTIONS {
-        let flag = if opt.value.is_empty() { opt.flag.to_string() } else { format!("{} {}", opt.flag, opt.value) };
+        let flag = if opt.value.is_empty() {
+            opt.flag.to_string()
+        } else {
+            format!("{} {}", opt.flag, opt.value)
+        };
         let _ = writeln!(text, "  {flag:<26} {} [default: {}]", opt.help, (opt.default)(&defaults));
     }
     text.push_str("  --help                     print this help\n  --version                  print the version\n");
@@ -259,7 +264,10 @@ fn parse_args(args: &[String]) -> Result<Command, String> {
             Some((flag, value)) => (flag, Some(value.to_string())),
             None => (arg.as_str(), None),
         };
-        let opt = OPTIONS.iter().find(|o| o.flag == flag).ok_or_else(|| format!("unknown option '{arg}'"))?;
+        let opt = OPTIONS
+            .iter()
+            .find(|o| o.flag == flag)
+            .ok_or_else(|| format!("unknown option '{arg}'"))?;
         let value = if opt.value.is_empty() {
             if inline.is_some() {
                 return Err(format!("{} takes no value", opt.flag));
@@ -269,20 +277,22 @@ fn parse_args(args: &[String]) -> Result<Command, String> {
             value
         } else {
             i += 1;
-            args.get(i).cloned().ok_or_else(|| format!("{} needs a value ({})", opt.flag, opt.value))?
+            args.get(i)
+                .cloned()
+                .ok_or_else(|| format!("{} needs a value ({})", opt.flag, opt.value))?
         };
         pairs.push((opt, value));
         i += 1;
     }
-    let mut config = Config::default();
-    if let Some((_, name)) = pairs.iter().rev().find(|(o, _)| o.flag == "--preset") {
-        config = match name.as_str() {
-            "default" => Config::default(),
-            "seed" => Config::seed(),
+    let (preset, config) = match pairs.iter().rev().find(|(o, _)| o.flag == "--preset") {
+        None => ("default", Config::default()),
+        Some((_, name)) => match name.as_str() {
+            "default" => ("default", Config::default()),
+            "seed" => ("seed", Config::seed()),
             _ => return Err(format!("--preset: '{name}' is not 'default' or 'seed'")),
-        };
-    }
-    let mut settings = Settings { config, out: None, quiet: false };
+        },
+    };
+    let mut settings = Settings { preset, config, out: None, quiet: false };
     for (opt, value) in pairs {
         (opt.apply)(&mut settings, &value).map_err(|e| format!("{}: {e}", opt.flag))?;
     }
@@ -315,15 +325,14 @@ fn main() -> ExitCode {
     }
 }
 
-fn default_out_dir(config: &Config) -> PathBuf {
-    let preset = if *config == Config { seed: config.seed, ..Config::seed() } { "seed" } else { "run" };
+fn default_out_dir(preset: &str, config: &Config) -> PathBuf {
     let stamp = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis());
     PathBuf::from("runs").join(format!("{preset}-seed{}-{stamp}", config.seed))
 }
 
 fn train(settings: Settings) -> Result<(), String> {
-    let Settings { config, out, quiet } = settings;
-    let out = out.unwrap_or_else(|| default_out_dir(&config));
+    let Settings { preset, config, out, quiet } = settings;
+    let out = out.unwrap_or_else(|| default_out_dir(preset, &config));
     prepare_out_dir(&out)?;
     let config_text = format!("{config:#?}\n");
     write_atomic(&out.join("config.txt"), config_text.as_bytes())?;
@@ -350,7 +359,10 @@ fn train(settings: Settings) -> Result<(), String> {
     if !quiet {
         println!("run files: {}", out.display());
     }
-    println!("final eval: mean return {:.1} ± {:.1} over {} episodes", result.mean, result.std, EVAL_EPISODES);
+    println!(
+        "final eval: mean return {:.1} ± {:.1} over {} episodes",
+        result.mean, result.std, EVAL_EPISODES
+    );
     Ok(())
 }
 
@@ -359,7 +371,13 @@ fn progress_line(stats: &UpdateStats, total: usize) -> String {
     let sps = stats.timesteps as f64 / stats.elapsed.max(1e-9);
     format!(
         "update {:>3}/{total}  steps {:>7}  return {ret}  kl {:.4}  clip {:.3}  entropy {:.3}  ev {:.2}  {:.0} steps/s",
-        stats.update, stats.timesteps, stats.approx_kl, stats.clip_fraction, stats.entropy, stats.explained_variance, sps
+        stats.update,
+        stats.timesteps,
+        stats.approx_kl,
+        stats.clip_fraction,
+        stats.entropy,
+        stats.explained_variance,
+        sps
     )
 }
 
@@ -384,9 +402,11 @@ fn append_csv_row(csv: &mut String, s: &UpdateStats) {
 /// Creates the output directory and checks that a file can be written there, before any
 /// training time is spent.
 fn prepare_out_dir(dir: &Path) -> Result<(), String> {
-    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create output directory {}: {e}", dir.display()))?;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| format!("cannot create output directory {}: {e}", dir.display()))?;
     let probe = dir.join(".write-test");
-    std::fs::write(&probe, b"").map_err(|e| format!("cannot write in output directory {}: {e}", dir.display()))?;
+    std::fs::write(&probe, b"")
+        .map_err(|e| format!("cannot write in output directory {}: {e}", dir.display()))?;
     let _ = std::fs::remove_file(probe);
     Ok(())
 }
