@@ -145,6 +145,8 @@ impl Adam {
         let bias_correction1 = 1.0 - self.beta1.powf(t);
         let bias_correction2 = 1.0 - self.beta2.powf(t);
         let step_size = f64::from(self.learning_rate) / bias_correction1;
+        // PyTorch writes `** 0.5`; C's `pow(x, 0.5)` may differ from `sqrt` in the last bit of
+        // an f64, a difference the rounding to f32 below erases except in rare cases.
         let bias_correction2_sqrt = bias_correction2.sqrt();
 
         // Each scalar is rounded to f32 once, where PyTorch hands it to a float32 kernel.

@@ -20,8 +20,9 @@ const STEPS: usize = 50;
 /// `max(|expected|, FLOOR)`. The floor is there because a parameter can pass through zero:
 /// the rounding error of a step is about the size of the step (the learning rate) times the
 /// float32 epsilon, whatever the parameter's value, so near zero a relative error says
-/// nothing. The floor is the largest learning rate of the fixture. (Measured without a
-/// floor, the worst relative error is 1.5e-6, at a parameter of size 0.0024.)
+/// nothing. The floor is of the order of the fixture's learning rates (0.002 to 0.02).
+/// (Measured without a floor, the worst relative error is 1.5e-6, at a parameter of size
+/// 0.0024.)
 const RELATIVE: f64 = 1e-5;
 const FLOOR: f64 = 1e-2;
 
@@ -119,12 +120,12 @@ fn replay(run: &str, clip: bool) -> (Worst, usize) {
 }
 
 /// Without clipping, our arithmetic is PyTorch's operation for operation, so nearly every
-/// parameter comes out bit for bit the same. Not all need to: PyTorch's float32 `sqrt` (MKL
-/// on this build) is one ulp off the correctly rounded root for about 0.6% of inputs, and
-/// such a difference can survive into a parameter. Every textbook rewrite of the update
-/// tried (`β₁·m + (1 − β₁)·g`, an unfused `v`, a reciprocal instead of a division, f32
-/// betas) leaves at most 91% of the values bit-exact, while all stay within `RELATIVE`:
-/// this is the check that the arithmetic order matches.
+/// parameter comes out bit for bit the same. Not all need to: PyTorch's float32 `sqrt` (on
+/// the build that recorded the fixture) is one ulp off the correctly rounded root for about
+/// 0.6% of inputs, and such a difference can survive into a parameter. Every textbook
+/// rewrite of the update we tried (`β₁·m + (1 − β₁)·g`, an unfused `v`, a reciprocal instead
+/// of a division, f32 betas) leaves at most 91% of the values bit-exact, while all stay
+/// within `RELATIVE`: this is the check that the arithmetic order matches.
 fn assert_nearly_all_bit_exact(worst: &Worst, run: &str) {
     assert!(
         worst.exact * 100 >= worst.values * 99,
@@ -210,8 +211,8 @@ fn adam_first_step_moves_every_parameter_by_the_learning_rate() {
 fn adam_eps_is_added_after_the_square_root_and_the_bias_correction() {
     // With |g| = ε the first step moves by lr·|g| / (|g| + ε) = lr / 2 exactly. Had ε been
     // added before the bias correction, (√v + ε) / √(1 − β₂), the move would be
-    // lr·|g| / (|g| + ε/√0.001) = lr / 32.6; inside the square root, √(v + ε), it would be
-    // lr·√0.001·|g| / (√(0.001·g² + ε)) ≈ lr·3e-6.
+    // lr·|g| / (|g| + ε/√0.001) = lr / 32.6; inside the square root, √(v + ε) / √(1 − β₂),
+    // it would be lr·√0.001·|g| / √(0.001·g² + ε) ≈ lr·1e-4.
     let lr = 0.1;
     let eps = 1e-5;
     let mut adam = Adam::with_betas_eps(lr, Adam::DEFAULT_BETAS, eps);
