@@ -258,6 +258,10 @@ pub struct UpdateStats {
     pub learning_rate: f32,
     /// Seconds since training started.
     pub elapsed: f64,
+    /// Seconds this iteration spent collecting experience (phase 1).
+    pub collect_seconds: f64,
+    /// Seconds this iteration spent on advantages and learning (phases 2 and 3).
+    pub learn_seconds: f64,
 }
 
 // ANCHOR: trainer
@@ -371,11 +375,15 @@ impl<E: Env> Trainer<E> {
         }
         self.update += 1;
         self.set_learning_rates();
+        let collect_start = Instant::now();
         let (episode_return, episode_length) = self.collect();
+        let learn_start = Instant::now();
         self.estimate_advantages();
         let explained = explained_variance(&self.buffer.values, &self.buffer.returns);
         let mut stats = self.learn();
         self.buffer.clear();
+        stats.collect_seconds = (learn_start - collect_start).as_secs_f64();
+        stats.learn_seconds = learn_start.elapsed().as_secs_f64();
         stats.update = self.update;
         stats.timesteps = self.timesteps;
         stats.episode_return = episode_return;

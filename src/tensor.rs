@@ -659,7 +659,7 @@ impl Operands for RightTransposed<'_> {
 /// `C += A·Bᵀ` on raw row-major slices: `A` is `m×k`, `B` is `n×k`, `C` is `m×n`.
 ///
 /// Both operands are now read along their rows, so every element of `C` is a dot product of
-/// two contiguous rows. Two rows of `A` meet four rows of `B` at a time: eight dot
+/// two contiguous rows. Four rows of `A` meet four rows of `B` at a time: sixteen dot
 /// products share their loads, each with its own vector of partial sums, folded at the end.
 /// When rows are shorter than one vector (`k < 8`, as for the gradient flowing back from a
 /// one- or two-output head) dot products waste their lanes, and the strided blocked kernel
@@ -668,7 +668,7 @@ impl Operands for RightTransposed<'_> {
 /// # Panics
 /// If a slice's length does not match its dimensions.
 pub fn gemm_nt(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32]) {
-    const ROWS_A: usize = 2;
+    const ROWS_A: usize = 4;
     const ROWS_B: usize = 4;
     const LANES: usize = 8;
     assert!(a.len() == m * k && b.len() == n * k && c.len() == m * n, "gemm_nt: bad lengths");
@@ -700,8 +700,11 @@ pub fn gemm_nt(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32]
             }
             for (r, acc_row) in acc.iter().enumerate() {
                 for (s, lanes) in acc_row.iter().enumerate() {
-                    let tail_sum = dot(&a_rows[r][tail..], &b_rows[s][tail..]);
-                    c[(i + r) * n + j + s] += lanes.iter().sum::<f32>() + tail_sum;
+                    let mut sum = lanes.iter().sum::<f32>();
+                    if tail < k {
+                        sum += dot(&a_rows[r][tail..], &b_rows[s][tail..]);
+                    }
+                    c[(i + r) * n + j + s] += sum;
                 }
             }
         }

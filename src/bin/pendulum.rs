@@ -342,7 +342,7 @@ fn train(settings: Settings) -> Result<(), String> {
     let mut csv = String::from(
         "update,time/total_timesteps,time/elapsed_s,rollout/ep_rew_mean,train/approx_kl,\
          train/clip_fraction,train/entropy,train/explained_variance,train/policy_gradient_loss,\
-         train/value_loss,train/learning_rate\n",
+         train/value_loss,train/learning_rate,time/collect_s,time/learn_s\n",
     );
     let total = config.updates();
     while !trainer.is_done() {
@@ -385,7 +385,7 @@ fn append_csv_row(csv: &mut String, s: &UpdateStats) {
     let ret = s.episode_return.map_or(String::new(), |r| format!("{r:.3}"));
     let _ = writeln!(
         csv,
-        "{},{},{:.3},{ret},{},{},{},{},{},{},{}",
+        "{},{},{:.3},{ret},{},{},{},{},{},{},{},{:.4},{:.4}",
         s.update,
         s.timesteps,
         s.elapsed,
@@ -395,7 +395,9 @@ fn append_csv_row(csv: &mut String, s: &UpdateStats) {
         s.explained_variance,
         s.policy_loss,
         s.value_loss,
-        s.learning_rate
+        s.learning_rate,
+        s.collect_seconds,
+        s.learn_seconds
     );
 }
 
