@@ -205,14 +205,20 @@ const OPTIONS: &[Opt] = &[
         value: "DIR",
         help: "directory for the run's files",
         default: |_| "runs/<preset>-seed<N>-<time>".into(),
-        apply: |s, v| Ok(s.out = Some(PathBuf::from(v))),
+        apply: |s, v| {
+            s.out = Some(PathBuf::from(v));
+            Ok(())
+        },
     },
     Opt {
         flag: "--quiet",
         value: "",
         help: "print only the final line",
         default: |_| "off".into(),
-        apply: |s, _| Ok(s.quiet = true),
+        apply: |s, _| {
+            s.quiet = true;
+            Ok(())
+        },
     },
 ];
 
