@@ -37,7 +37,8 @@ fn seed_preset_is_the_documents_table() {
 
 #[test]
 fn invalid_configs_name_the_field() {
-    let cases: [(&str, fn(&mut Config)); 9] = [
+    type Breakage = fn(&mut Config);
+    let cases: [(&str, Breakage); 9] = [
         ("minibatch_size must be at least 1", |c| c.minibatch_size = 0),
         ("minibatch_size 4096 is larger than a rollout", |c| c.minibatch_size = 4096),
         ("gamma must be in [0, 1]", |c| c.gamma = 1.5),
