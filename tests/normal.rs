@@ -254,10 +254,11 @@ fn sample_is_mean_plus_std_times_standard_normal_draws() {
 }
 // ANCHOR_END: sample_test
 
-/// 200 000 draws: the sample mean is within 5 standard errors of μ, the sample variance
-/// within 5 of σ², and the mean of `−log π(a)` over the draws is the entropy (its definition,
-/// `H = E[−log π(a)]`), within 5 standard errors (`−log π` is `½z²` plus a constant per
-/// dimension, whose standard deviation is `1/√2`: 1 for the two dimensions together).
+/// 100 000 draws of a two-dimensional action: the sample mean is within 5 standard errors of
+/// μ, the sample variance within 5 of σ², and the mean of `−log π(a)` over the draws is the
+/// entropy (its definition, `H = E[−log π(a)]`), within 5 standard errors (`−log π` is `½z²`
+/// plus a constant per dimension, whose standard deviation is `1/√2`: 1 for the two
+/// dimensions together).
 #[test]
 fn sample_moments_and_mean_negative_log_prob_match_mean_std_and_entropy() {
     let (mu, sigma) = ([1.5f32, -0.7], [0.4f32, 2.5]);
