@@ -15,6 +15,27 @@
 //!
 //! Initialization is by hand too: PyTorch's default for `nn.Linear`, and orthogonal matrices
 //! computed with our own Householder QR decomposition ([`qr`]).
+//!
+//! ```
+//! use ppo::nn::{Actor, ActorConfig, Workspace};
+//! use ppo::Tape;
+//! use rand::SeedableRng;
+//!
+//! let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+//! let actor = Actor::new(&ActorConfig::default(), &mut rng);
+//! // Acting: two observations (cos θ, sin θ, θ̇) in, one mean and one σ per observation out.
+//! let obs = [1.0, 0.0, 0.0, -1.0, 0.0, 0.5];
+//! let (mut mean, mut std) = ([0.0; 2], [0.0; 2]);
+//! actor.forward(&obs, &mut Workspace::new(), &mut mean, &mut std);
+//! assert!(mean.iter().all(|m| m.abs() <= 2.0) && std.iter().all(|&s| s >= 1e-5));
+//! // Learning: the same math on the tape, with a handle for each parameter's gradient.
+//! let mut tape = Tape::new();
+//! let x = tape.constant(&ppo::Tensor::from_vec(&[2, 3], obs.to_vec()));
+//! let mut params = Vec::new();
+//! let (mean_var, _std_var) = actor.forward_on_tape(&mut tape, x, &mut params);
+//! assert_eq!(tape.value(mean_var).data(), mean);
+//! assert_eq!(params.len(), actor.parameters().len());
+//! ```
 
 use crate::autodiff::{
     AddBias, AddScalar, Backward, Clamp, Exp, Flatten, MatMul, MulScalar, Op, Params, Relu,
