@@ -15,6 +15,27 @@
 //!
 //! Initialization is by hand too: PyTorch's default for `nn.Linear`, and orthogonal matrices
 //! computed with our own Householder QR decomposition ([`qr`]).
+//!
+//! ```
+//! use ppo::nn::{Actor, ActorConfig, Workspace};
+//! use ppo::Tape;
+//! use rand::SeedableRng;
+//!
+//! let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+//! let actor = Actor::new(&ActorConfig::default(), &mut rng);
+//! // Acting: two observations (cos θ, sin θ, θ̇) in, one mean and one σ per observation out.
+//! let obs = [1.0, 0.0, 0.0, -1.0, 0.0, 0.5];
+//! let (mut mean, mut std) = ([0.0; 2], [0.0; 2]);
+//! actor.forward(&obs, &mut Workspace::new(), &mut mean, &mut std);
+//! assert!(mean.iter().all(|m| m.abs() <= 2.0) && std.iter().all(|&s| s >= 1e-5));
+//! // Learning: the same math on the tape, with a handle for each parameter's gradient.
+//! let mut tape = Tape::new();
+//! let x = tape.constant(&ppo::Tensor::from_vec(&[2, 3], obs.to_vec()));
+//! let mut params = Vec::new();
+//! let (mean_var, _std_var) = actor.forward_on_tape(&mut tape, x, &mut params);
+//! assert_eq!(tape.value(mean_var).data(), mean);
+//! assert_eq!(params.len(), actor.parameters().len());
+//! ```
 
 use crate::autodiff::{
     AddBias, AddScalar, Backward, Clamp, Exp, Flatten, MatMul, MulScalar, Op, Params, Relu,
@@ -108,7 +129,7 @@ impl<'p> Graph<'p> for Recorder<'_> {
 }
 // ANCHOR_END: recorder
 
-// ANCHOR: eager
+// ANCHOR: workspace
 /// Buffers for running networks without a tape, kept from one call to the next: once every
 /// buffer has grown to the size it needs (after the first call at the largest batch), a
 /// forward pass allocates nothing. One workspace may serve several networks in turn.
@@ -133,6 +154,8 @@ impl Workspace {
         Eager { buffers: &mut self.buffers, used: 0 }
     }
 }
+
+// ANCHOR_END: workspace
 
 /// A value in the eager evaluator: a borrowed parameter, or the output of an operation held
 /// in one of the workspace's buffers.
@@ -190,6 +213,7 @@ impl Eager<'_> {
     }
 }
 
+// ANCHOR: eager_apply
 impl<'p> Graph<'p> for Eager<'_> {
     type Node = Value<'p>;
     fn param(&mut self, value: &'p Tensor) -> Value<'p> {
@@ -211,7 +235,7 @@ impl<'p> Graph<'p> for Eager<'_> {
         Value::Buffer(index)
     }
 }
-// ANCHOR_END: eager
+// ANCHOR_END: eager_apply
 
 // ANCHOR: broadcast_rows
 /// `y[i, j] = x[j]` for every row `i` of `like`: a row of `n` values (shape `[n]` or `[1, n]`)
@@ -390,7 +414,7 @@ impl Mlp {
 }
 // ANCHOR_END: mlp
 
-// ANCHOR: init
+// ANCHOR: gains
 /// How a network's layers start out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Init {
@@ -430,6 +454,9 @@ impl Init {
     }
 }
 
+// ANCHOR_END: gains
+
+// ANCHOR: orthogonal
 /// A `[rows, cols]` matrix, `gain` times a random orthogonal one: its columns are orthonormal
 /// if `rows ≥ cols` (`WᵀW = gain²·I`), its rows otherwise (`WWᵀ = gain²·I`). Random means
 /// uniform over all such matrices (the Haar measure): a Gaussian matrix, orthonormalized by
@@ -449,7 +476,7 @@ pub fn orthogonal<R: Rng + ?Sized>(rows: usize, cols: usize, gain: f32, rng: &mu
     }
     weight
 }
-// ANCHOR_END: init
+// ANCHOR_END: orthogonal
 
 // ANCHOR: qr
 /// The thin QR decomposition of a `rows × cols` matrix `a` (row-major, `rows ≥ cols`):
@@ -594,6 +621,7 @@ impl Default for CriticConfig {
 }
 // ANCHOR_END: config
 
+// ANCHOR: networks
 /// How the actor's σ is computed: a head on the trunk, or a free parameter vector.
 #[derive(Clone, Debug, PartialEq)]
 enum StdHead {
@@ -617,6 +645,7 @@ pub struct Critic {
     trunk: Mlp,
     head: Linear,
 }
+// ANCHOR_END: networks
 
 fn layer_sizes(obs_size: usize, hidden: &[usize]) -> Vec<usize> {
     std::iter::once(obs_size).chain(hidden.iter().copied()).collect()
@@ -632,8 +661,8 @@ fn batch_size(obs: &[f32], obs_size: usize) -> usize {
     obs.len() / obs_size
 }
 
-// ANCHOR: actor
 impl Actor {
+    // ANCHOR: actor_new
     /// A new actor with weights drawn from `rng` as `config.init` says.
     ///
     /// # Panics
@@ -662,7 +691,9 @@ impl Actor {
         };
         Actor { config: config.clone(), trunk, mean_head, std_head }
     }
+    // ANCHOR_END: actor_new
 
+    // ANCHOR: actor_forward
     /// The mean and σ, `[batch, action_size]` each, for `obs: [batch, obs_size]`, in any
     /// [`Graph`]. The one definition of the actor's math.
     pub fn forward_with<'p, G: Graph<'p>>(
@@ -691,7 +722,9 @@ impl Actor {
         };
         (mean, std)
     }
+    // ANCHOR_END: actor_forward
 
+    // ANCHOR: actor_two_ways
     /// For acting: the mean and σ of the policy at each observation, without a tape.
     /// `obs` holds `batch` observations one after another (as [`crate::VecEnv`] keeps them);
     /// `mean` and `std` receive `batch · action_size` values each, row by row. Allocates
@@ -735,7 +768,9 @@ impl Actor {
         param_vars.clear();
         self.forward_with(&mut Recorder::new(tape, param_vars), obs)
     }
+    // ANCHOR_END: actor_two_ways
 
+    // ANCHOR: actor_parameters
     /// The parameters, in a fixed order: trunk layers (weight, bias), mean head, then σ head
     /// (weight, bias) or the log-σ vector.
     pub fn parameters(&self) -> Vec<&Tensor> {
@@ -745,6 +780,7 @@ impl Actor {
         };
         self.trunk.parameters().chain(self.mean_head.parameters()).chain(std_params).collect()
     }
+    // ANCHOR_END: actor_parameters
 
     /// The parameters, writable, in [`Actor::parameters`] order.
     pub fn parameters_mut(&mut self) -> Vec<&mut Tensor> {
@@ -787,9 +823,7 @@ impl Actor {
         &self.config
     }
 }
-// ANCHOR_END: actor
 
-// ANCHOR: critic
 impl Critic {
     /// A new critic with weights drawn from `rng` as `config.init` says.
     ///
@@ -807,12 +841,14 @@ impl Critic {
         Critic { config: config.clone(), trunk, head }
     }
 
+    // ANCHOR: critic_forward
     /// The values, `[batch]`, for `obs: [batch, obs_size]`, in any [`Graph`].
     pub fn forward_with<'p, G: Graph<'p>>(&'p self, graph: &mut G, obs: G::Node) -> G::Node {
         let h = self.trunk.forward(graph, obs);
         let value = self.head.forward(graph, h);
         graph.flatten(value)
     }
+    // ANCHOR_END: critic_forward
 
     /// For acting: the value of each of the `batch` observations in `obs` (one after another),
     /// written to `values`, without a tape. Allocates nothing once `workspace` has served a
@@ -877,7 +913,6 @@ impl Critic {
         &self.config
     }
 }
-// ANCHOR_END: critic
 
 // ANCHOR: load
 /// Why parameters could not be loaded.

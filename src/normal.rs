@@ -12,6 +12,22 @@
 //!
 //! The on-tape forms are fused operations: one node each, with the derivatives worked out by
 //! hand in `backward` (see the book for why fusing pays here).
+//!
+//! ```
+//! use ppo::normal;
+//! use rand::SeedableRng;
+//!
+//! let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+//! let (mean, std) = ([0.5, -1.0], [0.2, 1.0]);
+//! let mut action = [0.0; 2];
+//! normal::sample(&mean, &std, &mut rng, &mut action);
+//! let log_pi_old = normal::log_prob(&mean, &std, &action); // stored when acting
+//! // After an update the policy is N(0.6, 0.2²) × N(−1, 1): the PPO ratio for this action.
+//! let log_pi_new = normal::log_prob(&[0.6, -1.0], &std, &action);
+//! let ratio = (log_pi_new - log_pi_old).exp();
+//! assert!(ratio > 0.0 && ratio.is_finite());
+//! assert!((normal::entropy(&[1.0]) - 1.4189385).abs() < 1e-6);
+//! ```
 
 use crate::autodiff::{Backward, Op, Params, Tape, Var};
 use crate::tensor::Tensor;

@@ -17,7 +17,8 @@ What it records:
   the mean entropy, for given actions a, some far outside [-2, 2]. Critic loss: mean of
   (V(s) - R)^2 for given returns R.
 * `tests/data/normal.txt`: `torch.distributions.Normal` log-probability and entropy, and their
-  derivatives, on a grid of (mu, sigma, a) including sigma = 1e-5 and |a - mu| up to 100; and a
+  derivatives, on a grid of (mu, sigma, a) including sigma = 1e-5, |a - mu| up to 100, and
+  points where the log-density crosses 0 (two large terms cancelling); and a
   batch of shape [5, 3] for the sum over action dimensions, with the gradient of a weighted
   sum of log-probabilities and entropies.
 
@@ -188,7 +189,14 @@ def normal():
     means = [-2.0, -0.3, 0.0, 1.7]
     stds = [1e-5, 1e-3, 0.05, 0.6, 1.0, 3.0, 20.0]
     offsets = [0.0, 1e-5, -3e-4, 0.02, -0.5, 1.0, -2.5, 4.0, -10.0, 100.0]
-    grid = np.array([(m, s, m + d) for m in means for s in stds for d in offsets], dtype=np.float32)
+    points = [(m, s, m + d) for m in means for s in stds for d in offsets]
+    # Where the log-density crosses 0: |a - mu| = sigma * sqrt(2 (-ln sigma - ln sqrt(2 pi))).
+    # Two large terms cancel there, so the result is tiny and only an accurate computation
+    # gets it to 1e-5 relative.
+    for s in [1e-5, 1e-3, 0.05, 0.2]:
+        d = s * math.sqrt(2.0 * (-math.log(s) - 0.5 * math.log(2.0 * math.pi)))
+        points += [(0.3, s, 0.3 + d), (-1.1, s, -1.1 - d)]
+    grid = np.array(points, dtype=np.float32)
     mu = torch.tensor(grid[:, 0], dtype=torch.float64, requires_grad=True)
     sigma = torch.tensor(grid[:, 1], dtype=torch.float64, requires_grad=True)
     action = torch.tensor(grid[:, 2], dtype=torch.float64, requires_grad=True)
