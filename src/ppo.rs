@@ -659,6 +659,15 @@ fn shuffle<R: Rng + ?Sized>(items: &mut [usize], rng: &mut R) {
 }
 
 // ANCHOR: evaluate
+/// Evaluation episodes start from a generator seeded with the training seed plus this
+/// offset: a stream of initial states disjoint from anything training drew.
+pub const EVAL_SEED_OFFSET: u64 = 1_000_000_007;
+
+/// The seed of the evaluation of a run trained with `seed`.
+pub fn evaluation_seed(seed: u64) -> u64 {
+    seed.wrapping_add(EVAL_SEED_OFFSET)
+}
+
 /// The result of evaluating a policy.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Evaluation {

@@ -10,7 +10,7 @@
 
 use ppo::Pendulum;
 use ppo::gae::TimeLimit;
-use ppo::ppo::{Config, Trainer, UpdateStats, evaluate};
+use ppo::ppo::{Config, Trainer, UpdateStats, evaluate, evaluation_seed};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -18,8 +18,6 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Episodes of the final deterministic evaluation.
 const EVAL_EPISODES: usize = 100;
-/// Evaluation episodes start from seeds disjoint from any training seed's stream.
-const EVAL_SEED_OFFSET: u64 = 1_000_000_007;
 
 /// What the command line asked for.
 struct Settings {
@@ -361,7 +359,7 @@ fn train(settings: Settings) -> Result<(), String> {
     write_atomic(&out.join("metrics.csv"), csv.as_bytes())?;
 
     let eval_envs = (0..EVAL_EPISODES).map(|_| Pendulum::new()).collect();
-    let result = evaluate(trainer.actor(), eval_envs, config.seed.wrapping_add(EVAL_SEED_OFFSET));
+    let result = evaluate(trainer.actor(), eval_envs, evaluation_seed(config.seed));
     if !quiet {
         println!("run files: {}", out.display());
     }
