@@ -27,6 +27,7 @@ fn uniform(shape: &[usize], low: f32, high: f32, signed: bool, rng: &mut StdRng)
     t
 }
 
+// ANCHOR: probe
 /// Reduces any output to a scalar through fixed random weights: `Σ w ⊙ y`. A plain sum
 /// would check only the sum of each Jacobian's rows; random weights check every entry.
 fn probe(tape: &mut Tape, y: Var, seed: u64) -> Var {
@@ -36,6 +37,7 @@ fn probe(tape: &mut Tape, y: Var, seed: u64) -> Var {
     let weighted = tape.mul(y, w);
     tape.sum(weighted)
 }
+// ANCHOR_END: probe
 
 /// Checks a one-input op on every test shape, with inputs drawn by `draw`.
 fn check_unary(
