@@ -61,6 +61,7 @@ fn assert_close(actual: &[f32], expected: &[f32]) {
     }
 }
 
+// ANCHOR: hand_no_ends
 #[test]
 fn gae_without_episode_ends_by_hand() {
     // γ = 0.5, λ = 0.5, so γλ = 0.25.
@@ -71,7 +72,9 @@ fn gae_without_episode_ends_by_hand() {
     assert_close(&adv, &[3.375, 1.5, 0.0]);
     assert_close(&ret, &[4.375, 3.5, 3.0]);
 }
+// ANCHOR_END: hand_no_ends
 
+// ANCHOR: hand_termination
 #[test]
 fn gae_termination_in_the_middle_by_hand() {
     // Episode ends in a terminal state after step 1; steps 2–3 are a new episode.
@@ -85,7 +88,9 @@ fn gae_termination_in_the_middle_by_hand() {
     let (adv, _) = case.run(0.9, 0.5, TimeLimit::Bootstrap);
     assert_close(&adv, &[-1.225, -1.5, 5.4, 8.0]);
 }
+// ANCHOR_END: hand_termination
 
+// ANCHOR: hand_truncation
 #[test]
 fn gae_truncation_in_the_middle_bootstraps_from_the_final_observation() {
     // Same as above but the episode is cut off after step 1, where V(s_final) = 4.
@@ -101,6 +106,7 @@ fn gae_truncation_in_the_middle_bootstraps_from_the_final_observation() {
     let (adv, _) = case.run(0.9, 0.5, TimeLimit::AsTerminal);
     assert_close(&adv, &[-1.225, -1.5, 5.4, 8.0]);
 }
+// ANCHOR_END: hand_truncation
 
 #[test]
 fn gae_with_gamma_zero_is_reward_minus_value() {
@@ -112,6 +118,7 @@ fn gae_with_gamma_zero_is_reward_minus_value() {
     assert_close(&ret, &[1.0, -2.0, 3.0]);
 }
 
+// ANCHOR: lambda_ends
 #[test]
 fn gae_with_lambda_zero_is_the_td_error() {
     // A_t = δ_t = r_t + γ·V(s_{t+1}) − V(s_t), γ = 0.5.
@@ -129,7 +136,9 @@ fn gae_with_lambda_one_is_the_monte_carlo_return_minus_value() {
     assert_close(&ret, &[3.0, 2.0, 17.0, 14.0]);
     assert_close(&adv, &[2.5, 0.5, 14.5, 10.5]);
 }
+// ANCHOR_END: lambda_ends
 
+// ANCHOR: definition
 /// The definition: `A_t = Σ_k (γλ)^k δ_{t+k}`, summed forward until the episode ends.
 fn gae_by_definition(case: &Case, gamma: f32, lambda: f32) -> Vec<f32> {
     let (n, envs) = (case.rewards.len(), case.envs);
@@ -186,6 +195,7 @@ fn gae_matches_its_definition_on_random_rollouts_of_several_envs() {
         }
     }
 }
+// ANCHOR_END: definition
 
 #[test]
 fn normalize_gives_mean_zero_and_unit_sample_std() {

@@ -334,6 +334,7 @@ fn default_out_dir(preset: &str, config: &Config) -> PathBuf {
     PathBuf::from("runs").join(format!("{preset}-seed{}-{stamp}", config.seed))
 }
 
+// ANCHOR: train
 fn train(settings: Settings) -> Result<(), String> {
     let Settings { preset, config, out, quiet } = settings;
     let out = out.unwrap_or_else(|| default_out_dir(preset, &config));
@@ -369,6 +370,7 @@ fn train(settings: Settings) -> Result<(), String> {
     );
     Ok(())
 }
+// ANCHOR_END: train
 
 fn progress_line(stats: &UpdateStats, total: usize) -> String {
     let ret = stats.episode_return.map_or("    n/a".to_string(), |r| format!("{r:7.1}"));
