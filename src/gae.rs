@@ -18,9 +18,10 @@ pub enum TimeLimit {
     /// observation, `r + γ·V(s_final)`, and stop the recursion at the boundary.
     Bootstrap,
     /// What many implementations do (including the documents' code): treat the cut as a
-    /// terminal state, `r + 0`. On Pendulum this tells the critic that the 200th step of an
-    /// upright pendulum is worth as little as its last reward, although it would go on
-    /// earning nearly 0 per step forever.
+    /// terminal state, `r + 0`. The critic then learns that a state's future depends on the
+    /// clock, which the observation does not show; and since Pendulum's rewards are never
+    /// positive, dropping the missing future makes the last states of an episode look better
+    /// than they are.
     AsTerminal,
 }
 // ANCHOR_END: time_limit

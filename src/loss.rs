@@ -123,7 +123,9 @@ pub struct RatioStats {
     /// `mean((r − 1) − ln r)`: an estimate of KL(π_old ‖ π_new) that is never negative and
     /// has low variance (Schulman, "Approximating KL divergence", 2020).
     pub approx_kl: f32,
-    /// Fraction of samples with `|r − 1| > ε`: how often clipping switched the gradient off.
+    /// Fraction of samples with `|r − 1| > ε`, as CleanRL and Stable-Baselines3 count it: an
+    /// upper bound on how often clipping switched the gradient off (where the advantage
+    /// pulls the ratio back toward 1, the gradient still flows).
     pub clip_fraction: f32,
 }
 
