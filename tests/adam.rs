@@ -261,6 +261,41 @@ fn adam_zero_gradient_from_the_start_never_moves() {
     assert_eq!(param.data(), [1.5, -2.0]);
 }
 
+/// The textbook update in the same arithmetic order as `ppo::adam`, without flushing
+/// subnormal moments: the oracle for the test below.
+fn unflushed_adam(params: &mut [f32], grads: &[Vec<f32>], lr: f32) {
+    let (beta1, beta2, eps) = (0.9f64, 0.999f64, 1e-8f32);
+    let (mut m, mut v) = (vec![0.0f32; params.len()], vec![0.0f32; params.len()]);
+    for (t, grad) in grads.iter().enumerate() {
+        let t = (t + 1) as f64;
+        let step_size = (f64::from(lr) / (1.0 - beta1.powf(t))) as f32;
+        let bias_correction2_sqrt = (1.0 - beta2.powf(t)).sqrt() as f32;
+        for (((p, &g), m), v) in params.iter_mut().zip(grad).zip(&mut m).zip(&mut v) {
+            *m = ((1.0 - beta1) as f32).mul_add(g - *m, *m);
+            *v = ((1.0 - beta2) as f32 * g).mul_add(g, *v * beta2 as f32);
+            *p += (-step_size * *m) / (v.sqrt() / bias_correction2_sqrt + eps);
+        }
+    }
+}
+
+#[test]
+fn adam_flushing_subnormal_moments_changes_no_parameter() {
+    // A unit that stops receiving gradient (a dead ReLU unit): its first moment decays by 0.9
+    // per step through the subnormal range (about steps 800 to 950) and beyond.
+    let mut grads = vec![vec![0.3f32, -1e-3, 2.0]; 5];
+    grads.extend(std::iter::repeat_n(vec![0.0f32, 0.0, 0.5], 1200));
+    let start = [0.25f32, -0.75, 1.5];
+    let mut expected = start.to_vec();
+    unflushed_adam(&mut expected, &grads, 1e-3);
+
+    let mut param = Tensor::from_vec(&[3], start.to_vec());
+    let mut adam = Adam::new(1e-3);
+    for grad in &grads {
+        adam.step(&mut [&mut param], &[&Tensor::from_vec(&[3], grad.clone())]);
+    }
+    assert_eq!(param.data(), expected.as_slice(), "flushing changed a parameter");
+}
+
 #[test]
 fn adam_reset_starts_over() {
     let mut adam = Adam::new(0.05);
