@@ -20,6 +20,7 @@
 //! | 9 | [`loss`] | the clipped surrogate, value loss, entropy bonus, diagnostics |
 //! | 10 | [`ppo`] | configuration, the four-phase training loop, evaluation |
 //! | 11 | (book only) | results: learning curves and diagnostics |
+//! | 12 | [`plot`] | running it: learning-curve plots |
 //!
 //! Modules without a link are planned and not written yet.
 
@@ -30,6 +31,7 @@ pub mod loss;
 pub mod nn;
 pub mod normal;
 pub mod pendulum;
+pub mod plot;
 pub mod ppo;
 pub mod tensor;
 
