@@ -243,6 +243,7 @@ fn show_init(value: &Init) -> String {
     }
 }
 
+// ANCHOR: field
 /// An option that sets the field `$field` of `Config`: `$parse` reads it from text, `$show`
 /// writes it back in the same form.
 macro_rules! field {
@@ -260,6 +261,7 @@ macro_rules! field {
         }
     };
 }
+// ANCHOR_END: field
 
 // ANCHOR: options
 /// The option table: the single place that knows every flag.
@@ -584,6 +586,7 @@ fn read_config_file(path: &Path) -> Result<Vec<Given>, String> {
     Ok(given)
 }
 
+// ANCHOR: config_file_text
 /// The `config.txt` of a run: every field of `config`, one `--flag value` per line, which
 /// `--config` reads back into the same config.
 pub fn config_file_text(preset: Preset, config: &Config) -> String {
@@ -599,6 +602,7 @@ pub fn config_file_text(preset: Preset, config: &Config) -> String {
     }
     text
 }
+// ANCHOR_END: config_file_text
 
 /// The `--help` text, built from the table.
 pub fn help_text() -> String {

@@ -114,7 +114,7 @@ pub fn status(stats: &UpdateStats, total_steps: usize) -> [String; 2] {
 /// A plain line per update, for logs.
 pub fn line(stats: &UpdateStats, total_updates: usize) -> String {
     format!(
-        "update {:>w$}/{total_updates}  steps {:>7}  return {}  kl {:.4}  clip {:.3}  entropy {:.3}  ev {:.2}  {:.0} steps/s",
+        "update {:>w$}/{total_updates}  steps {:>7}  return {}  kl {:.4}  clip {:.3}  entropy {:.3}  explained var {:.2}  {:.0} steps/s",
         stats.update,
         stats.timesteps,
         episode_return(stats),
@@ -195,7 +195,7 @@ mod tests {
         let no_episode = UpdateStats { episode_return: None, ..stats() };
         assert_eq!(
             line(&no_episode, 50),
-            "update 10/50  steps   20480  return     n/a  kl 0.0123  clip 0.113  entropy 1.234  ev 0.91  10240 steps/s"
+            "update 10/50  steps   20480  return     n/a  kl 0.0123  clip 0.113  entropy 1.234  explained var 0.91  10240 steps/s"
         );
     }
 

@@ -121,6 +121,7 @@ impl Drop for TerminalGuard {
     }
 }
 
+// ANCHOR: sigint
 #[cfg(unix)]
 mod sigint {
     use std::ffi::c_int;
@@ -161,6 +162,7 @@ mod sigint {
         INTERRUPTED.load(Ordering::SeqCst)
     }
 }
+// ANCHOR_END: sigint
 
 #[cfg(not(unix))]
 mod sigint {
