@@ -102,6 +102,11 @@ impl fmt::Display for CheckpointError {
                 f,
                 "checkpoint {path} has format version {found}, this program reads {FORMAT_VERSION}"
             ),
+            // Cut off inside the header, the file announces no length yet.
+            Problem::Truncated { found, expected } if *expected == HEADER_BYTES as u64 => write!(
+                f,
+                "checkpoint {path} is truncated: {found} bytes, less than the {HEADER_BYTES}-byte header"
+            ),
             Problem::Truncated { found, expected } => write!(
                 f,
                 "checkpoint {path} is truncated: {found} bytes of the {expected} its header announces"

@@ -189,6 +189,11 @@ fn save_and_load_through_files_name_the_path() {
             bytes.len()
         )
     );
+    // Cut inside the header, before the length field: no length has been announced yet.
+    std::fs::write(&path, &bytes[..4]).unwrap();
+    let message = checkpoint::load(&path).unwrap_err().to_string();
+    let expected = "is truncated: 4 bytes, less than the 20-byte header";
+    assert_eq!(message, format!("checkpoint {} {expected}", path.display()));
     std::fs::remove_file(&path).unwrap();
     let message = checkpoint::load(&path).unwrap_err().to_string();
     assert!(message.starts_with(&format!("checkpoint {}: ", path.display())), "{message}");

@@ -293,6 +293,10 @@ pub const OPTIONS: &[Opt] = &[
         help: "sets both --actor-lr and --critic-lr",
         action: Action::Setting { default: "", apply: |s, v| {
             let rate = number(v)?;
+            // Checked here, or the error would name --actor-lr, which the user did not type.
+            if !(rate > 0.0 && rate.is_finite()) {
+                return Err(format!("must be a positive number, got {rate}"));
+            }
             (s.config.actor_learning_rate, s.config.critic_learning_rate) = (rate, rate);
             Ok(())
         } } },
@@ -471,7 +475,7 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
         }
         _ => {
             let config = settings.config;
-            config.validate().map_err(|e| with_flags(&e))?;
+            config.validate().map_err(|e| located(&e, &given))?;
             if config.batch_size() > MAX_ROLLOUT {
                 return Err(format!(
                     "--num-envs × --rollout-steps is {} transitions per rollout, more than the {MAX_ROLLOUT} this program allows",
@@ -529,6 +533,17 @@ fn edit_distance(a: &str, b: &str) -> usize {
         }
     }
     row[b.len()]
+}
+
+/// A message of `Config::validate`, which starts with the field at fault, in the user's terms:
+/// with flags for field names, and with the file and line if a config file set that field.
+fn located(message: &str, given: &[Given]) -> String {
+    let field = message.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).next();
+    let origin = given.iter().rev().find_map(|g| match g.opt.action {
+        Action::Field { name, .. } if Some(name) == field => Some(g.origin.as_str()),
+        _ => None,
+    });
+    format!("{}{}", origin.unwrap_or(""), with_flags(message))
 }
 
 /// `Config::validate` names fields (`minibatch_size`); the user typed flags (`--batch-size`).
@@ -837,7 +852,7 @@ mod tests {
             ("--gamma 1.5", "--gamma must be in [0, 1], got 1.5"),
             ("--gae-lambda -0.1", "--gae-lambda must be in [0, 1], got -0.1"),
             ("--actor-lr 0", "--actor-lr must be a positive number, got 0"),
-            ("--learning-rate -1e-3", "--actor-lr must be a positive number, got -0.001"),
+            ("--learning-rate -1e-3", "--learning-rate: must be a positive number, got -0.001"),
             ("--clip-epsilon 0", "--clip-epsilon must be a positive number, got 0"),
             ("--total-timesteps 0", "--total-timesteps must be at least 1"),
             ("--entropy-coef nan", "--entropy-coef must be zero or positive, got NaN"),
@@ -875,10 +890,13 @@ mod tests {
             message,
             format!("{} line 4: --out cannot be used in a config file", path.display())
         );
-        std::fs::write(&path, "--gamma 2 # too far-sighted\n").unwrap();
+        std::fs::write(&path, "--gamma 2 # too far-sighted\n--seed 3\n").unwrap();
         let message = error(&format!("--config {}", path.display()));
+        assert_eq!(message, format!("{} line 1: --gamma must be in [0, 1], got 2", path.display()));
+        // A later option overrides the file's value, and the error follows it.
+        let message = error(&format!("--config {} --gamma 3", path.display()));
         std::fs::remove_file(&path).unwrap();
-        assert_eq!(message, "--gamma must be in [0, 1], got 2");
+        assert_eq!(message, "--gamma must be in [0, 1], got 3");
     }
 
     #[test]
