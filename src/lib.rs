@@ -20,16 +20,19 @@
 //! | 9 | [`loss`] | the clipped surrogate, value loss, entropy bonus, diagnostics |
 //! | 10 | [`ppo`] | configuration, the four-phase training loop, evaluation |
 //! | 11 | (book only) | results: learning curves and diagnostics |
+//! | 12 | [`checkpoint`], [`plot`] | running it: saving and loading a trained agent; learning-curve plots |
 //!
 //! Modules without a link are planned and not written yet.
 
 pub mod adam;
 pub mod autodiff;
+pub mod checkpoint;
 pub mod gae;
 pub mod loss;
 pub mod nn;
 pub mod normal;
 pub mod pendulum;
+pub mod plot;
 pub mod ppo;
 pub mod tensor;
 

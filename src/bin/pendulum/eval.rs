@@ -1,0 +1,50 @@
+//! `pendulum eval`: loads a checkpoint, runs the deterministic policy, prints the final line;
+//! with `--render` on a terminal, animates the episodes first.
+
+use crate::options::{EVAL_EPISODES, Eval, RENDER_EPISODES};
+use crate::render::{self, Outcome};
+use crate::{Failure, final_line};
+use ppo::checkpoint::{self, sizes_of};
+use ppo::ppo::evaluate;
+use ppo::{Env, Pendulum};
+use std::io::IsTerminal;
+
+/// Runs `pendulum eval`.
+///
+/// # Errors
+/// A one-line message: the checkpoint cannot be loaded or is not for the pendulum, or the
+/// animation was interrupted.
+pub fn run(eval: Eval) -> Result<(), Failure> {
+    let loaded = checkpoint::load(&eval.checkpoint).map_err(|e| e.to_string())?;
+    let actor = &loaded.actor;
+    let env = Pendulum::new();
+    let a = actor.config();
+    if a.obs_size != env.obs_size()
+        || a.action_size != env.action_size()
+        || a.action_scale != env.action_high()[0]
+    {
+        return Err(Failure::from(format!(
+            "checkpoint {}: its actor ({}, actions scaled to ±{}) does not fit Pendulum-v1 ({} observations, 1 action in ±{})",
+            eval.checkpoint.display(),
+            sizes_of(&a.hidden, a.obs_size, a.action_size),
+            a.action_scale,
+            env.obs_size(),
+            env.action_high()[0]
+        )));
+    }
+    let episodes =
+        eval.episodes.unwrap_or(if eval.render { RENDER_EPISODES } else { EVAL_EPISODES });
+    // By default, the starting states of the training run's own final evaluation, so that
+    // this prints the same final line as the run did.
+    let seed = eval.seed.unwrap_or(ppo::ppo::evaluation_seed(loaded.config.seed));
+    if eval.render
+        && std::io::stdout().is_terminal()
+        && let Outcome::Interrupted { episode } = render::animate(actor, episodes, seed)
+    {
+        let message = format!("interrupted during episode {episode} of {episodes}");
+        return Err(Failure { message, status: 130 });
+    }
+    let envs = (0..episodes).map(|_| Pendulum::new()).collect();
+    println!("{}", final_line(&evaluate(actor, envs, seed)));
+    Ok(())
+}
