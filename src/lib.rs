@@ -19,10 +19,11 @@
 //! | 8 | [`gae`] | the rollout buffer and generalized advantage estimation |
 //! | 9 | [`loss`] | the clipped surrogate, value loss, entropy bonus, diagnostics |
 //! | 10 | [`ppo`] | configuration, the four-phase training loop, evaluation |
-//! | 11 | (book only) | results: learning curves and diagnostics |
+//! | 11 | (book only) | results: learning curves and diagnostics over ten seeds |
 //! | 12 | [`checkpoint`], [`plot`] | running it: saving and loading a trained agent; learning-curve plots |
+//! | 13 | (book only) | performance: where the time goes |
 //!
-//! Modules without a link are planned and not written yet.
+//! The `pendulum` program (`src/bin/pendulum/`) trains, evaluates and replays agents.
 
 pub mod adam;
 pub mod autodiff;

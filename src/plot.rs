@@ -65,7 +65,11 @@ const LEFT: f64 = 80.0;
 const RIGHT: f64 = 120.0;
 /// Distance between two lines of text.
 const LINE_HEIGHT: f64 = 14.0;
+/// Top of the plotting area under the title and a one-row legend; each further legend row
+/// moves it down by [`LEGEND_ROW`].
 const TOP: f64 = 64.0;
+/// Height of one row of legend entries.
+const LEGEND_ROW: f64 = 16.0;
 const BOTTOM: f64 = 56.0;
 /// Roughly how many ticks an axis gets; [`nice_ticks`] picks the round step closest to it.
 const TARGET_TICKS: usize = 6;
@@ -80,7 +84,9 @@ impl LinePlot {
         let hline_ys = self.hlines.iter().map(|(y, _)| *y).filter(|y| y.is_finite());
         let ys = range(points().map(|(_, y)| y).chain(hline_ys));
         // A margin keeps the extreme points off the frame, where they would be hard to see.
-        let frame = Frame { x: pad(xs, 0.02), y: pad(ys, 0.05) };
+        let legend = self.legend_layout();
+        let top = TOP + LEGEND_ROW * (legend.last().map_or(0.0, |&(_, row)| row as f64));
+        let frame = Frame { x: pad(xs, 0.02), y: pad(ys, 0.05), top };
         let x_ticks = nice_ticks(frame.x.0, frame.x.1, TARGET_TICKS);
         let y_ticks = nice_ticks(frame.y.0, frame.y.1, TARGET_TICKS);
 
@@ -101,7 +107,7 @@ impl LinePlot {
         for series in &self.series {
             write_series(&mut svg, &frame, series);
         }
-        self.write_legend(&mut svg);
+        self.write_legend(&mut svg, &legend);
         svg.push_str("</svg>\n");
         svg
     }
@@ -112,7 +118,8 @@ impl LinePlot {
             let px = frame.px(x);
             let _ = writeln!(
                 svg,
-                r##"<line x1="{px:.1}" y1="{TOP}" x2="{px:.1}" y2="{bottom}" stroke="#e5e5e5"/>"##
+                r##"<line x1="{px:.1}" y1="{:.1}" x2="{px:.1}" y2="{bottom}" stroke="#e5e5e5"/>"##,
+                frame.top
             );
             let _ = writeln!(
                 svg,
@@ -137,9 +144,10 @@ impl LinePlot {
         }
         let _ = writeln!(
             svg,
-            r#"<rect x="{LEFT}" y="{TOP}" width="{:.1}" height="{:.1}" fill="none" stroke="black"/>"#,
+            r#"<rect x="{LEFT}" y="{:.1}" width="{:.1}" height="{:.1}" fill="none" stroke="black"/>"#,
+            frame.top,
             right - LEFT,
-            bottom - TOP
+            bottom - frame.top
         );
         let _ = writeln!(
             svg,
@@ -148,7 +156,7 @@ impl LinePlot {
             HEIGHT - 12.0,
             escape(&self.x_label)
         );
-        let (cx, cy) = (18.0, (TOP + bottom) / 2.0);
+        let (cx, cy) = (18.0, (frame.top + bottom) / 2.0);
         let _ = writeln!(
             svg,
             r#"<text x="{cx}" y="{cy:.1}" text-anchor="middle" transform="rotate(-90 {cx} {cy:.1})">{}</text>"#,
@@ -184,11 +192,27 @@ impl LinePlot {
         }
     }
 
-    /// One row of entries between the title and the chart, where it cannot hide a line.
-    fn write_legend(&self, svg: &mut String) {
-        let mut x = LEFT;
-        let y = TOP - 16.0;
+    /// Where each legend entry starts: `(x, row)`, filling rows left to right and starting a
+    /// new row when the next entry would run past the chart's right edge.
+    fn legend_layout(&self) -> Vec<(f64, usize)> {
+        let mut layout = Vec::with_capacity(self.series.len());
+        let (mut x, mut row) = (LEFT, 0);
         for series in &self.series {
+            // An estimate of the text's width: SVG has no text measurement without a renderer.
+            let width = 26.0 + 7.0 * series.label.chars().count() as f64 + 24.0;
+            if x > LEFT && x + width - 24.0 > WIDTH - RIGHT {
+                (x, row) = (LEFT, row + 1);
+            }
+            layout.push((x, row));
+            x += width;
+        }
+        layout
+    }
+
+    /// The entries between the title and the chart, where they cannot hide a line.
+    fn write_legend(&self, svg: &mut String, layout: &[(f64, usize)]) {
+        for (series, &(x, row)) in self.series.iter().zip(layout) {
+            let y = TOP - 16.0 + LEGEND_ROW * row as f64;
             let color = escape(&series.color);
             let _ = writeln!(
                 svg,
@@ -202,8 +226,6 @@ impl LinePlot {
                 y + 4.0,
                 escape(&series.label)
             );
-            // An estimate of the text's width: SVG has no text measurement without a renderer.
-            x += 26.0 + 7.0 * series.label.chars().count() as f64 + 24.0;
         }
     }
 }
@@ -212,6 +234,8 @@ impl LinePlot {
 struct Frame {
     x: (f64, f64),
     y: (f64, f64),
+    /// Top of the plotting area, below the legend.
+    top: f64,
 }
 
 impl Frame {
@@ -221,7 +245,7 @@ impl Frame {
 
     /// SVG's y axis points down: the largest value is at the top.
     fn py(&self, y: f64) -> f64 {
-        TOP + (self.y.1 - y) / (self.y.1 - self.y.0) * (HEIGHT - BOTTOM - TOP)
+        self.top + (self.y.1 - y) / (self.y.1 - self.y.0) * (HEIGHT - BOTTOM - self.top)
     }
 }
 
