@@ -104,7 +104,10 @@ def record_grads(arrays, net, params):
         arrays[f"{net}.grad.{name}"] = grad.T if transpose else grad
 
 
-def actor_case(arrays, net, hidden, activation, action_size, std_kind, seed):
+def make_actor(hidden, activation, action_size, std_kind, seed, log_std_init):
+    """The crate's actor in PyTorch: a trunk, a 2·tanh mean head, and either a softplus σ head
+    or a state-independent log-σ vector (clamped to [-20, 2]) starting at `log_std_init`.
+    Returns the parameters in the crate's order and a function from observations to (μ, σ)."""
     sizes = [3] + hidden
     layers = make_layers(sizes + [action_size], seed)
     trunk, mean_head = layers[:-1], layers[-1]
@@ -117,18 +120,28 @@ def actor_case(arrays, net, hidden, activation, action_size, std_kind, seed):
         std_head = torch.nn.Linear(sizes[-1], action_size, dtype=torch.float32).to(torch.float64)
         params += linear_params("std", std_head)
     else:
-        # One entry inside the clamp range, one beyond its upper end (gradient 0 there).
-        log_std = torch.nn.Parameter(as_f32_then_f64([0.3, 2.5][:action_size]))
+        log_std = torch.nn.Parameter(as_f32_then_f64(log_std_init[:action_size]))
         params.append(("log_std", log_std, False))
+
+    def forward(obs):
+        h = trunk_forward(trunk, activation, obs)
+        mean = ACTION_SCALE * torch.tanh(mean_head(h))
+        if std_kind == "softplus":
+            std = F.softplus(std_head(h)) + MIN_STD
+        else:
+            std = torch.exp(torch.clamp(log_std, -20.0, 2.0)).expand_as(mean)
+        return mean, std
+
+    return params, forward
+
+
+def actor_case(arrays, net, hidden, activation, action_size, std_kind, seed):
+    # log-σ: one entry inside the clamp range, one beyond its upper end (gradient 0 there).
+    params, forward = make_actor(hidden, activation, action_size, std_kind, seed, [0.3, 2.5])
     record_params(arrays, net, params)
 
     obs = observations(8, seed + 2)
-    h = trunk_forward(trunk, activation, obs)
-    mean = ACTION_SCALE * torch.tanh(mean_head(h))
-    if std_kind == "softplus":
-        std = F.softplus(std_head(h)) + MIN_STD
-    else:
-        std = torch.exp(torch.clamp(log_std, -20.0, 2.0)).expand_as(mean)
+    mean, std = forward(obs)
     rng = np.random.default_rng(seed + 3)
     actions = as_f32_then_f64(rng.uniform(-3.0, 3.0, (8, action_size)))
     dist = torch.distributions.Normal(mean, std)

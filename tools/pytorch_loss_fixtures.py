@@ -29,21 +29,16 @@ import sys
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fixture import write_fixture  # noqa: E402
 from pytorch_fixtures import (  # noqa: E402
-    ACTION_SCALE,
     DATA,
-    MIN_STD,
     as_f32_then_f64,
-    linear_params,
-    make_layers,
+    make_actor,
     observations,
     record_grads,
     record_params,
-    trunk_forward,
 )
 
 CLIP_EPSILON = 0.2
@@ -60,28 +55,11 @@ def ratio_shifts(rng, count):
 
 
 def actor_loss_case(arrays, net, action_size, std_kind, seed):
-    layers = make_layers([3, 64, 64, action_size], seed)
-    trunk, mean_head = layers[:-1], layers[-1]
-    torch.manual_seed(seed + 1)
-    params = []
-    for i, layer in enumerate(trunk):
-        params += linear_params(f"trunk.{i}", layer)
-    params += linear_params("mean", mean_head)
-    if std_kind == "softplus":
-        std_head = torch.nn.Linear(64, action_size, dtype=torch.float32).to(torch.float64)
-        params += linear_params("std", std_head)
-    else:
-        log_std = torch.nn.Parameter(as_f32_then_f64([-0.4, 0.2][:action_size]))
-        params.append(("log_std", log_std, False))
+    params, forward = make_actor([64, 64], torch.relu, action_size, std_kind, seed, [-0.4, 0.2])
     record_params(arrays, net, params)
 
     obs = observations(BATCH, seed + 2)
-    h = trunk_forward(trunk, torch.relu, obs)
-    mean = ACTION_SCALE * torch.tanh(mean_head(h))
-    if std_kind == "softplus":
-        std = F.softplus(std_head(h)) + MIN_STD
-    else:
-        std = torch.exp(torch.clamp(log_std, -20.0, 2.0)).expand_as(mean)
+    mean, std = forward(obs)
     dist = torch.distributions.Normal(mean, std)
 
     rng = np.random.default_rng(seed + 3)

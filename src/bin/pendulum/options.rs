@@ -213,34 +213,39 @@ fn show_std_param(value: &StdParam) -> String {
     }
 }
 
+/// The names of the choices of an enum-valued option, one table for reading and showing.
+const TIME_LIMITS: [(&str, TimeLimit); 2] =
+    [("bootstrap", TimeLimit::Bootstrap), ("as-terminal", TimeLimit::AsTerminal)];
+const INITS: [(&str, Init); 2] =
+    [("pytorch", Init::PyTorchDefault), ("orthogonal", Init::Orthogonal)];
+
+/// The choice called `value` in `choices`, or an error listing the names.
+fn choice<T: Copy>(value: &str, choices: &[(&str, T)]) -> Result<T, String> {
+    choices.iter().find(|(name, _)| *name == value).map(|&(_, choice)| choice).ok_or_else(|| {
+        let names: Vec<String> = choices.iter().map(|(name, _)| format!("'{name}'")).collect();
+        format!("expected {}, got '{value}'", names.join(" or "))
+    })
+}
+
+/// The name of `value` in `choices`.
+fn choice_name<T: PartialEq>(value: &T, choices: &[(&str, T)]) -> String {
+    choices.iter().find(|(_, choice)| choice == value).map_or("?", |(name, _)| name).to_string()
+}
+
 fn time_limit(value: &str) -> Result<TimeLimit, String> {
-    match value {
-        "bootstrap" => Ok(TimeLimit::Bootstrap),
-        "as-terminal" => Ok(TimeLimit::AsTerminal),
-        _ => Err(format!("expected 'bootstrap' or 'as-terminal', got '{value}'")),
-    }
+    choice(value, &TIME_LIMITS)
 }
 
 fn show_time_limit(value: &TimeLimit) -> String {
-    match value {
-        TimeLimit::Bootstrap => "bootstrap".into(),
-        TimeLimit::AsTerminal => "as-terminal".into(),
-    }
+    choice_name(value, &TIME_LIMITS)
 }
 
 fn init(value: &str) -> Result<Init, String> {
-    match value {
-        "pytorch" => Ok(Init::PyTorchDefault),
-        "orthogonal" => Ok(Init::Orthogonal),
-        _ => Err(format!("expected 'pytorch' or 'orthogonal', got '{value}'")),
-    }
+    choice(value, &INITS)
 }
 
 fn show_init(value: &Init) -> String {
-    match value {
-        Init::PyTorchDefault => "pytorch".into(),
-        Init::Orthogonal => "orthogonal".into(),
-    }
+    choice_name(value, &INITS)
 }
 
 // ANCHOR: field
