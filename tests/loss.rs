@@ -2,6 +2,7 @@
 //! the clip), finite differences (every loss), and hand-computed diagnostics. The gradient of
 //! the full actor loss against PyTorch is in `tests/pytorch_loss.rs`.
 
+use approx::assert_abs_diff_eq;
 use ppo::autodiff::{GradCheck, Tape, gradcheck, gradcheck_with};
 use ppo::loss::{actor_loss, clipped_surrogate, explained_variance, ratio_stats, value_loss};
 use ppo::tensor::Tensor;
@@ -26,13 +27,11 @@ fn clipped_surrogate_value_and_grad_in_every_region() {
     let adv = tape.constant(&Tensor::from_vec(&[4], advantages.to_vec()));
     let surrogate = clipped_surrogate(&mut tape, new, old, adv, 0.2);
     let expected_loss = -(2.2 + 2.4 - 0.8 - 1.5) / 4.0;
-    assert!((tape.value(surrogate.loss).item() - expected_loss).abs() < 1e-6);
+    assert_abs_diff_eq!(tape.value(surrogate.loss).item(), expected_loss, epsilon = 1e-6);
     tape.backward(surrogate.loss);
     // d/d(log π_new) of −r·A/4 is −r·A/4 (since dr/d log π = r); zero where clipped.
     let expected_grad = [-1.1 * 2.0 / 4.0, 0.0, 0.0, 1.5 / 4.0];
-    for (g, e) in tape.grad(new).data().iter().zip(expected_grad) {
-        assert!((g - e).abs() < 1e-6, "gradient {g} vs {e}");
-    }
+    assert_abs_diff_eq!(tape.grad(new).data(), &expected_grad[..], epsilon = 1e-6);
 }
 // ANCHOR_END: surrogate_cases
 
@@ -83,7 +82,7 @@ fn clipped_value_loss_takes_the_larger_error() {
     let returns = tape.constant(&Tensor::from_vec(&[1], vec![1.0]));
     let old = tape.constant(&Tensor::from_vec(&[1], vec![0.0]));
     let loss = value_loss(&mut tape, values, returns, Some((old, 0.2)));
-    assert!((tape.value(loss).item() - 0.64).abs() < 1e-6);
+    assert_abs_diff_eq!(tape.value(loss).item(), 0.64, epsilon = 1e-6);
     tape.backward(loss);
     // The clipped branch does not depend on the new value there: no gradient.
     assert_eq!(tape.grad(values).data(), [0.0]);
@@ -94,7 +93,7 @@ fn ratio_stats_by_hand() {
     // (r − 1) − ln r: 0 at r = 1; for r = 2, 1 − ln 2; for r = 0.5, −0.5 + ln 2.
     let stats = ratio_stats(&[1.0, 2.0, 0.5, 1.1], 0.2);
     let expected_kl = ((1.0 - 2f32.ln()) + (-0.5 + 2f32.ln()) + (0.1 - 1.1f32.ln())) / 4.0;
-    assert!((stats.approx_kl - expected_kl).abs() < 1e-6);
+    assert_abs_diff_eq!(stats.approx_kl, expected_kl, epsilon = 1e-6);
     assert_eq!(stats.clip_fraction, 0.5);
 }
 
@@ -105,6 +104,6 @@ fn explained_variance_by_hand() {
     // Predicting the mean explains nothing.
     assert_eq!(explained_variance(&[2.5; 4], &returns), 0.0);
     // Residuals [1, 0, 0, −1]: variance 0.5 against 1.25 → 1 − 0.4 = 0.6.
-    assert!((explained_variance(&[0.0, 2.0, 3.0, 5.0], &returns) - 0.6).abs() < 1e-6);
+    assert_abs_diff_eq!(explained_variance(&[0.0, 2.0, 3.0, 5.0], &returns), 0.6, epsilon = 1e-6);
     assert!(explained_variance(&[1.0, 2.0], &[3.0, 3.0]).is_nan());
 }
