@@ -5,12 +5,12 @@
 //! Run with `cargo test --test adam -- --nocapture` to see the measured errors.
 
 mod common;
+mod counting;
 
 use common::{Array, Fixture};
+use counting::allocations_during;
 use ppo::Tensor;
 use ppo::adam::{Adam, clip_grad_norm, global_norm};
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 
 /// The parameter tensors of the recorded problem, in the order PyTorch's optimizer held them.
 const NAMES: [&str; 5] = ["w1", "b1", "w2", "b2", "small"];
@@ -421,43 +421,6 @@ fn clip_grad_norm_with_non_finite_gradients_behaves_like_pytorch() {
     let mut b = Tensor::from_vec(&[2], vec![3.0, 4.0]);
     assert!(clip_grad_norm(&mut [&mut a, &mut b], 0.5).is_nan());
     assert!(a.data().iter().chain(b.data()).all(|x| x.is_nan()));
-}
-
-// A counting allocator, to check the claim that a step allocates nothing once the moments
-// exist. The count is per thread, so tests running in parallel do not disturb each other.
-struct Counting;
-
-thread_local! {
-    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
-}
-
-// SAFETY: every call is forwarded unchanged to the system allocator; counting touches only a
-// thread-local integer (`try_with` tolerates threads that are being torn down).
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static ALLOCATOR: Counting = Counting;
-
-fn allocations_during(f: impl FnOnce()) -> usize {
-    let before = ALLOCATIONS.with(Cell::get);
-    f();
-    ALLOCATIONS.with(Cell::get) - before
 }
 
 #[test]

@@ -4,45 +4,15 @@
 //! own test binary, so that it sees only these tests; counts are per thread, so tests running
 //! in parallel do not disturb each other).
 
+mod counting;
+
+use counting::allocations_during;
 use ppo::autodiff::Tape;
 use ppo::nn::{Actor, ActorConfig, Critic, CriticConfig, StdParam, Workspace};
 use ppo::normal;
 use ppo::tensor::Tensor;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-
-struct Counting;
-
-thread_local! {
-    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
-}
-
-// SAFETY: every call is forwarded to the system allocator unchanged; we only count.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.with(|count| count.set(count.get() + 1));
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.with(|count| count.set(count.get() + 1));
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
-
-/// Allocations made on this thread while running `f`.
-fn allocations(f: impl FnOnce()) -> usize {
-    let before = ALLOCATIONS.with(Cell::get);
-    f();
-    ALLOCATIONS.with(Cell::get) - before
-}
 
 #[test]
 fn actor_and_critic_forward_allocate_nothing_after_warm_up() {
@@ -68,9 +38,9 @@ fn actor_and_critic_forward_allocate_nothing_after_warm_up() {
         log_prob
     };
     // Warm-up at the largest batch: the buffers are created here, and the counter sees them.
-    assert!(allocations(|| assert!(act(64).is_finite())) > 0);
+    assert!(allocations_during(|| assert!(act(64).is_finite())) > 0);
     for batch in [64, 1, 8, 64] {
-        assert_eq!(allocations(|| assert!(act(batch).is_finite())), 0, "batch {batch}");
+        assert_eq!(allocations_during(|| assert!(act(batch).is_finite())), 0, "batch {batch}");
     }
 }
 
@@ -102,6 +72,6 @@ fn actor_and_critic_training_step_on_a_cleared_tape_allocates_nothing_after_warm
         tape.grad(actor_vars[0]).sum() + tape.grad(critic_vars[0]).sum()
     };
     let mut first = 0.0;
-    assert!(allocations(|| first = step()) > 0, "the first step creates the tape's buffers");
-    assert_eq!(allocations(|| assert_eq!(step(), first)), 0);
+    assert!(allocations_during(|| first = step()) > 0, "the first step creates the tape's buffers");
+    assert_eq!(allocations_during(|| assert_eq!(step(), first)), 0);
 }
