@@ -1,15 +1,16 @@
 //! Regenerates the measurements of the book's results chapter: every configuration below,
 //! trained for 100,000 steps with seeds 1 to 10, each evaluated deterministically over 100
-//! episodes; then the per-seed table and the learning-curve figures.
+//! episodes; then the per-seed tables and the learning-curve figures.
 //!
 //! ```text
-//! cargo run --release --example results            # all seeds, a few minutes
+//! cargo run --release --example results            # all seeds, about five minutes
 //! cargo run --release --example results -- 3       # seeds 1 to 3 only
 //! ```
 //!
-//! Writes `book/src/results/table.md` (included by the chapter) and
-//! `book/src/figures/*.svg`. The numbers are a pure function of the code and the seeds, but
-//! the wall times are this machine's: run it on a quiet machine.
+//! Writes `book/src/results/table.md` and `book/src/results/ablations.md` (included by the
+//! chapter) and `book/src/figures/*.svg`, all a pure function of the code and the seeds. The
+//! wall time of each run is printed as it finishes; it is not written to the tables, because it
+//! depends on what else the machine is doing.
 
 use ppo::Pendulum;
 use ppo::checkpoint::write_atomic;
@@ -49,6 +50,61 @@ fn studies() -> Vec<Study> {
             file: "default-as-terminal",
             label: "`default` with time limits as terminal",
             config: Config { time_limit: TimeLimit::AsTerminal, ..Config::default() },
+        },
+    ]
+}
+
+/// The `default` preset with one of its choices put back to the `seed` preset's value: what
+/// each choice is worth. Only the table is written for these.
+fn ablations() -> Vec<Study> {
+    let default = Config::default;
+    let seed = Config::seed();
+    vec![
+        Study { file: "ablation-none", label: "none: the `default` preset", config: default() },
+        Study {
+            file: "ablation-gamma",
+            label: "γ = 0.99",
+            config: Config { gamma: 0.99, ..default() },
+        },
+        Study {
+            file: "ablation-one-env",
+            label: "1 environment × 2048 steps",
+            config: Config { num_envs: 1, rollout_steps: 2048, ..default() },
+        },
+        Study {
+            file: "ablation-minibatch",
+            label: "minibatches of 64",
+            config: Config { minibatch_size: 64, ..default() },
+        },
+        Study {
+            file: "ablation-learning-rate",
+            label: "learning rates 3e-4 (actor) and 1e-3 (critic), not annealed",
+            config: Config {
+                actor_learning_rate: seed.actor_learning_rate,
+                critic_learning_rate: seed.critic_learning_rate,
+                anneal_learning_rate: false,
+                ..default()
+            },
+        },
+        Study {
+            file: "ablation-reward-scale",
+            label: "rewards not scaled",
+            config: Config { reward_scale: 1.0, ..default() },
+        },
+        Study {
+            file: "ablation-std",
+            label: "softplus σ head, PyTorch's default initialization",
+            config: Config { std_param: seed.std_param, init: seed.init, ..default() },
+        },
+        Study {
+            file: "ablation-grad-clip",
+            label: "no gradient clipping",
+            config: Config { max_grad_norm: None, ..default() },
+        },
+        Study {
+            file: "ablation-time-limit",
+            label: "time limits as terminal",
+            config: Config { time_limit: TimeLimit::AsTerminal, ..default() },
         },
     ]
 }
@@ -138,6 +194,46 @@ fn diagnostic(title: &str, name: &str, runs: &[Run], value: Measure) -> LinePlot
     }
 }
 
+/// The header of a per-seed table whose first column is `first`.
+fn table_header(first: &str, seeds: u64) -> String {
+    let mut table = format!("| {first} |");
+    for seed in 1..=seeds {
+        let _ = write!(table, " seed {seed} |");
+    }
+    table.push_str(" median | worst |\n|---|");
+    table.push_str(&"---:|".repeat(seeds as usize + 2));
+    table.push('\n');
+    table
+}
+
+/// Trains `study` with every seed, printing each result as it comes, and appends its row.
+fn run_study(study: &Study, seeds: u64, table: &mut String) -> Vec<Run> {
+    let runs: Vec<Run> = (1..=seeds)
+        .map(|seed| {
+            let run = run(&study.config, seed);
+            eprintln!(
+                "{:<24} seed {seed:>2}: {:8.1} ± {:5.1}  ({:.2} s)",
+                study.file, run.eval_mean, run.eval_std, run.seconds
+            );
+            run
+        })
+        .collect();
+    let _ = write!(table, "| {} |", study.label);
+    for run in &runs {
+        let _ = write!(table, " {:.1} |", run.eval_mean);
+    }
+    let mut means: Vec<f64> = runs.iter().map(|r| r.eval_mean).collect();
+    let worst = means.iter().copied().fold(f64::INFINITY, f64::min);
+    let mut seconds: Vec<f64> = runs.iter().map(|r| r.seconds).collect();
+    let _ = writeln!(
+        table,
+        " **{:.1}** | {worst:.1} | {:.2} |",
+        median(&mut means),
+        median(&mut seconds)
+    );
+    runs
+}
+
 fn write(path: &Path, text: &str) {
     write_atomic(path, text.as_bytes()).unwrap_or_else(|e| {
         eprintln!("error: cannot write {}: {e}", path.display());
@@ -159,39 +255,9 @@ fn main() {
         std::fs::create_dir_all(book.join(dir)).expect("create book output directories");
     }
 
-    let mut table = String::from("| configuration |");
-    for seed in 1..=seeds {
-        let _ = write!(table, " seed {seed} |");
-    }
-    table.push_str(" median | worst | seconds per run (median) |\n|---|");
-    table.push_str(&"---:|".repeat(seeds as usize + 3));
-    table.push('\n');
-
+    let mut table = table_header("configuration", seeds);
     for study in studies() {
-        let runs: Vec<Run> = (1..=seeds)
-            .map(|seed| {
-                let run = run(&study.config, seed);
-                eprintln!(
-                    "{:<22} seed {seed:>2}: {:8.1} ± {:5.1}  ({:.2} s)",
-                    study.file, run.eval_mean, run.eval_std, run.seconds
-                );
-                run
-            })
-            .collect();
-        let _ = write!(table, "| {} |", study.label);
-        for run in &runs {
-            let _ = write!(table, " {:.1} |", run.eval_mean);
-        }
-        let mut means: Vec<f64> = runs.iter().map(|r| r.eval_mean).collect();
-        let worst = means.iter().copied().fold(f64::INFINITY, f64::min);
-        let mut seconds: Vec<f64> = runs.iter().map(|r| r.seconds).collect();
-        let _ = writeln!(
-            table,
-            " **{:.1}** | {worst:.1} | {:.2} |",
-            median(&mut means),
-            median(&mut seconds)
-        );
-
+        let runs = run_study(&study, seeds, &mut table);
         let title = format!("Learning curves: {}", study.label.replace('`', ""));
         write(
             &book.join(format!("figures/curves-{}.svg", study.file)),
@@ -213,4 +279,11 @@ fn main() {
     }
     write(&book.join("results/table.md"), &table);
     print!("{table}");
+
+    let mut ablation_table = table_header("changed from `default`", seeds);
+    for study in ablations() {
+        run_study(&study, seeds, &mut ablation_table);
+    }
+    write(&book.join("results/ablations.md"), &ablation_table);
+    print!("{ablation_table}");
 }
