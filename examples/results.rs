@@ -224,13 +224,7 @@ fn run_study(study: &Study, seeds: u64, table: &mut String) -> Vec<Run> {
     }
     let mut means: Vec<f64> = runs.iter().map(|r| r.eval_mean).collect();
     let worst = means.iter().copied().fold(f64::INFINITY, f64::min);
-    let mut seconds: Vec<f64> = runs.iter().map(|r| r.seconds).collect();
-    let _ = writeln!(
-        table,
-        " **{:.1}** | {worst:.1} | {:.2} |",
-        median(&mut means),
-        median(&mut seconds)
-    );
+    let _ = writeln!(table, " **{:.1}** | {worst:.1} |", median(&mut means));
     runs
 }
 
