@@ -145,13 +145,14 @@ pub fn ratio_stats(ratios: &[f32], clip_epsilon: f32) -> RatioStats {
 /// NaN when the returns do not vary.
 pub fn explained_variance(values: &[f32], returns: &[f32]) -> f32 {
     assert_eq!(values.len(), returns.len(), "explained_variance: lengths differ");
-    let variance = |xs: &mut dyn Iterator<Item = f64>| {
-        let xs: Vec<f64> = xs.collect();
-        let mean = xs.iter().sum::<f64>() / xs.len() as f64;
-        xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / xs.len() as f64
+    // Two passes over the data (mean, then squared deviations), in f64, without a copy.
+    let variance = |x: &dyn Fn(usize) -> f64| {
+        let n = returns.len() as f64;
+        let mean = (0..returns.len()).map(x).sum::<f64>() / n;
+        (0..returns.len()).map(|i| (x(i) - mean).powi(2)).sum::<f64>() / n
     };
-    let var_returns = variance(&mut returns.iter().map(|&r| r as f64));
-    let var_residual = variance(&mut returns.iter().zip(values).map(|(&r, &v)| (r - v) as f64));
+    let var_returns = variance(&|i| f64::from(returns[i]));
+    let var_residual = variance(&|i| f64::from(returns[i] - values[i]));
     if var_returns == 0.0 { f32::NAN } else { (1.0 - var_residual / var_returns) as f32 }
 }
 // ANCHOR_END: diagnostics

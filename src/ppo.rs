@@ -266,7 +266,7 @@ pub struct UpdateStats {
 
 // ANCHOR: trainer
 /// A PPO learner: networks, optimizers, environments, the rollout buffer, and scratch space
-/// reused by every iteration so that training allocates nothing after the first.
+/// reused by every iteration, so that after the first no tensor is allocated again.
 pub struct Trainer<E: Env> {
     config: Config,
     actor: Actor,
@@ -528,11 +528,11 @@ impl<E: Env> Trainer<E> {
     /// Records the rows `batch` of a per-transition array as a constant: `[batch]` for one
     /// value per transition, `[batch, width]` for vectors (observations, actions).
     fn gather(tape: &mut Tape, source: &[f32], width: Width, batch: &[usize]) -> Var {
-        let (shape, width) = match width {
-            Width::Scalar => (vec![batch.len()], 1),
-            Width::Vector(width) => (vec![batch.len(), width], width),
+        let (shape, dims, width) = match width {
+            Width::Scalar => ([batch.len(), 1], 1, 1),
+            Width::Vector(width) => ([batch.len(), width], 2, width),
         };
-        tape.constant_with(&shape, |rows| {
+        tape.constant_with(&shape[..dims], |rows| {
             for (row, &i) in rows.chunks_exact_mut(width).zip(batch) {
                 row.copy_from_slice(&source[i * width..(i + 1) * width]);
             }
