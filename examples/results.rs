@@ -124,7 +124,7 @@ fn run(config: &Config, seed: u64) -> Run {
     let mut trainer = Trainer::new(config, envs);
     let mut updates = Vec::new();
     while !trainer.is_done() {
-        updates.push(trainer.iterate());
+        updates.push(trainer.iterate().expect("training diverged"));
     }
     let eval_envs = (0..100).map(|_| Pendulum::new()).collect();
     let evaluation = evaluate(trainer.actor(), eval_envs, evaluation_seed(seed));

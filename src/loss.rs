@@ -19,6 +19,9 @@ pub struct Surrogate {
     pub loss: Var,
     /// `r = exp(log π_new − log π_old)` for every sample, `[batch]`.
     pub ratio: Var,
+    /// `log π_new − log π_old` for every sample, `[batch]`: the diagnostics read it rather
+    /// than the ratio, which underflows to 0 once the log-ratio is below about −104.
+    pub log_ratio: Var,
 }
 
 /// The clipped surrogate objective of PPO, negated to be a loss:
@@ -49,7 +52,7 @@ pub fn clipped_surrogate(
     let clipped = tape.mul(clipped_ratio, advantages);
     let pessimistic = tape.minimum(unclipped, clipped);
     let objective = tape.mean(pessimistic);
-    Surrogate { loss: tape.neg(objective), ratio }
+    Surrogate { loss: tape.neg(objective), ratio, log_ratio }
 }
 // ANCHOR_END: surrogate
 
@@ -138,6 +141,22 @@ pub fn ratio_stats(ratios: &[f32], clip_epsilon: f32) -> RatioStats {
     let kl: f32 = ratios.iter().map(|&r| (r - 1.0) - r.ln()).sum();
     let clipped = ratios.iter().filter(|&&r| (r - 1.0).abs() > clip_epsilon).count();
     RatioStats { approx_kl: kl / n, clip_fraction: clipped as f32 / n }
+}
+
+/// [`ratio_stats`] from the log-ratios, as the trainer reports it: `(r − 1) − ln r` is
+/// computed as `expm1(x) − x` in `f64`, which stays finite however far a ratio has moved. A
+/// ratio that underflowed to 0 would make the `f32` formula infinite, although nothing the
+/// update computes is (its surrogate term is then `0·A`); a huge KL is a symptom worth
+/// reporting, not a broken number.
+pub fn log_ratio_stats(log_ratios: &[f32], clip_epsilon: f32) -> RatioStats {
+    if log_ratios.is_empty() {
+        return RatioStats::default();
+    }
+    let n = log_ratios.len() as f64;
+    let kl: f64 = log_ratios.iter().map(|&x| f64::from(x).exp_m1() - f64::from(x)).sum();
+    // Counted on the f32 ratio the loss itself clips, so that the two agree at the edges.
+    let clipped = log_ratios.iter().filter(|&&x| (x.exp() - 1.0).abs() > clip_epsilon).count();
+    RatioStats { approx_kl: (kl / n) as f32, clip_fraction: (clipped as f64 / n) as f32 }
 }
 
 /// How much of the variance of the returns the critic explains: `1 − Var(R − V) / Var(R)`.

@@ -16,13 +16,14 @@
 use crate::adam::{Adam, clip_grad_norm};
 use crate::autodiff::{Tape, Var};
 use crate::gae::{GaeParams, RolloutBuffer, TimeLimit, Transition, normalize};
-use crate::loss::{actor_loss, explained_variance, ratio_stats, value_loss};
+use crate::loss::{actor_loss, explained_variance, log_ratio_stats, value_loss};
 use crate::nn::{Activation, Actor, ActorConfig, Critic, CriticConfig, Init, StdParam, Workspace};
 use crate::normal;
 use crate::pendulum::{Env, VecEnv};
 use crate::tensor::Tensor;
 use rand::rngs::StdRng;
 use rand::{Rng, RngExt, SeedableRng};
+use std::fmt;
 use std::time::Instant;
 
 // ANCHOR: config
@@ -197,6 +198,9 @@ impl Config {
                 self.entropy_coef
             ));
         }
+        if let StdParam::LogStd { init, clamp } = self.std_param {
+            validate_log_std(init, clamp)?;
+        }
         for (name, limit) in
             [("max_grad_norm", self.max_grad_norm), ("value_clip", self.value_clip)]
         {
@@ -230,6 +234,58 @@ impl Config {
         }
     }
 }
+
+/// The range of log σ a state-independent σ may start in or be clamped to: σ from e⁻³⁰ ≈ 1e-13
+/// to e²⁰ ≈ 5e8. Outside it the numbers break before learning can do anything: σ = e⁸⁹ is
+/// infinite in `f32`, σ = e⁸⁸ overflows as soon as it multiplies a noise sample above 2, and
+/// σ below e⁻⁸⁷ is 0, where every log-density is infinite.
+pub const LOG_STD_RANGE: (f32, f32) = (-30.0, 20.0);
+
+/// The log σ a run starts from (`init` clamped, if a clamp is set) and the clamp itself must
+/// lie in [`LOG_STD_RANGE`]; the clamp must not be empty.
+fn validate_log_std(init: f32, clamp: Option<(f32, f32)>) -> Result<(), String> {
+    let (low, high) = LOG_STD_RANGE;
+    let inside = |x: f32| (low..=high).contains(&x);
+    if let Some((lo, hi)) = clamp {
+        if !(lo < hi) {
+            return Err(format!("std_param's log-std clamp {lo}:{hi} is empty"));
+        }
+        if !(inside(lo) && inside(hi)) {
+            return Err(format!(
+                "std_param's log-std clamp {lo}:{hi} must lie within {low}:{high} (σ from e^{low} to e^{high})"
+            ));
+        }
+    }
+    let start = clamp.map_or(init, |(lo, hi)| init.clamp(lo, hi));
+    if !(init.is_finite() && inside(start)) {
+        return Err(format!(
+            "std_param's log-std init {init} must be finite and start σ within e^{low} to e^{high}"
+        ));
+    }
+    Ok(())
+}
+
+/// Why training cannot go on: a number the run depends on stopped being finite. The networks
+/// are left as the failed update made them; a program that saved the previous update's
+/// networks still has them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Divergence {
+    /// The (1-based) update that diverged.
+    pub update: usize,
+    /// What became NaN or infinite, in words.
+    pub what: String,
+    /// The update's statistics, when the failure was found after learning (a diverged update
+    /// is worth logging: which numbers broke, and how the others looked).
+    pub stats: Option<Box<UpdateStats>>,
+}
+
+impl fmt::Display for Divergence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "update {}: {}", self.update, self.what)
+    }
+}
+
+impl std::error::Error for Divergence {}
 
 /// What one collect–learn iteration did and measured.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -362,6 +418,18 @@ impl<E: Env> Trainer<E> {
         &self.critic
     }
 
+    /// The policy network, writable: to start from other weights (a checkpoint, a reference
+    /// implementation's initialization). Before the first iteration, so that the optimizer
+    /// has no moments yet of the old weights.
+    pub fn actor_mut(&mut self) -> &mut Actor {
+        &mut self.actor
+    }
+
+    /// The value network, writable, as [`Trainer::actor_mut`].
+    pub fn critic_mut(&mut self) -> &mut Critic {
+        &mut self.critic
+    }
+
     /// True once the configured number of iterations has run.
     pub fn is_done(&self) -> bool {
         self.update >= self.config.updates()
@@ -369,14 +437,23 @@ impl<E: Env> Trainer<E> {
 
     // ANCHOR: iterate
     /// One iteration of the four phases: collect, estimate, learn, discard.
-    pub fn iterate(&mut self) -> UpdateStats {
+    ///
+    /// # Errors
+    /// [`Divergence`] if the policy sampled an action that is not a finite number, or if a
+    /// loss, a diagnostic or a parameter of either network became NaN or infinite. The
+    /// rollout is discarded; the trainer should not iterate again.
+    pub fn iterate(&mut self) -> Result<UpdateStats, Divergence> {
         if self.update == 0 {
             self.envs.reset(&mut self.rng);
         }
         self.update += 1;
         self.set_learning_rates();
         let collect_start = Instant::now();
-        let (episode_return, episode_length) = self.collect();
+        let collected = self.collect();
+        let (episode_return, episode_length) = collected.map_err(|what| {
+            self.buffer.clear();
+            Divergence { update: self.update, what, stats: None }
+        })?;
         let learn_start = Instant::now();
         self.estimate_advantages();
         let explained = explained_variance(&self.buffer.values, &self.buffer.returns);
@@ -391,7 +468,10 @@ impl<E: Env> Trainer<E> {
         stats.explained_variance = explained;
         stats.learning_rate = self.actor_optimizer.learning_rate();
         stats.elapsed = self.started.elapsed().as_secs_f64();
-        stats
+        if let Some(what) = first_non_finite(&stats, &self.actor, &self.critic) {
+            return Err(Divergence { update: self.update, what, stats: Some(Box::new(stats)) });
+        }
+        Ok(stats)
     }
     // ANCHOR_END: iterate
 
@@ -409,8 +489,9 @@ impl<E: Env> Trainer<E> {
 
     // ANCHOR: collect
     /// Phase 1: runs the current policy for `rollout_steps` steps in every environment.
-    /// Returns the mean return and length of the episodes that ended meanwhile.
-    fn collect(&mut self) -> (Option<f64>, Option<f64>) {
+    /// Returns the mean return and length of the episodes that ended meanwhile, or what was
+    /// wrong with an action the policy sampled.
+    fn collect(&mut self) -> Result<(Option<f64>, Option<f64>), String> {
         let (envs, action_size) = (self.config.num_envs, self.envs.action_size());
         let s = &mut self.scratch;
         s.mean.resize(envs * action_size, 0.0);
@@ -432,6 +513,14 @@ impl<E: Env> Trainer<E> {
             {
                 normal::sample(mean, std, &mut self.rng, action);
                 *log_prob = normal::log_prob(mean, std, action);
+            }
+            // A σ that overflowed, or a NaN mean: no environment can step with that.
+            if let Some(bad) = s.actions.iter().position(|a| !a.is_finite()) {
+                let env = bad / action_size;
+                return Err(format!(
+                    "the policy sampled the action {} in environment {env} (mean {}, σ {})",
+                    s.actions[bad], s.mean[bad], s.std[bad]
+                ));
             }
 
             self.envs.step(&s.actions, &mut self.rng);
@@ -465,10 +554,10 @@ impl<E: Env> Trainer<E> {
         }
         self.timesteps += self.config.batch_size();
         if episodes == 0 {
-            return (None, None);
+            return Ok((None, None));
         }
         let n = episodes as f64;
-        (Some(return_sum / n), Some(length_sum / n))
+        Ok((Some(return_sum / n), Some(length_sum / n)))
     }
     // ANCHOR_END: collect
 
@@ -590,7 +679,8 @@ impl<E: Env> Trainer<E> {
             self.config.entropy_coef,
         );
         tape.backward(loss.total);
-        let ratios = ratio_stats(tape.value(loss.surrogate.ratio).data(), self.config.clip_epsilon);
+        let ratios =
+            log_ratio_stats(tape.value(loss.surrogate.log_ratio).data(), self.config.clip_epsilon);
         let stats = ActorStepStats {
             policy_loss: tape.value(loss.surrogate.loss).item(),
             entropy: tape.value(loss.entropy).item(),
@@ -609,6 +699,35 @@ impl<E: Env> Trainer<E> {
     }
     // ANCHOR_END: actor_step
 }
+
+// ANCHOR: non_finite
+/// The first quantity of an update that is NaN or infinite: a loss, a diagnostic, or a
+/// parameter of either network; `None` when all are finite. Two diagnostics are left out
+/// because they are not broken numbers: the explained variance is NaN whenever the returns of
+/// a rollout do not vary, and the approximate KL is computed so that it stays finite (a
+/// policy that moved very far is a problem the KL shows, not a number that broke).
+pub fn first_non_finite(stats: &UpdateStats, actor: &Actor, critic: &Critic) -> Option<String> {
+    let became = |x: f32| if x.is_nan() { "NaN" } else { "infinite" };
+    let diagnostics = [
+        ("the policy loss", stats.policy_loss),
+        ("the value loss", stats.value_loss),
+        ("the entropy", stats.entropy),
+        ("the clip fraction", stats.clip_fraction),
+    ];
+    if let Some((name, x)) = diagnostics.iter().find(|(_, x)| !x.is_finite()) {
+        return Some(format!("{name} became {}", became(*x)));
+    }
+    let actor_params = actor.parameter_names().into_iter().zip(actor.parameters());
+    let critic_params = critic.parameter_names().into_iter().zip(critic.parameters());
+    let tagged = actor_params.map(|p| ("actor", p)).chain(critic_params.map(|p| ("critic", p)));
+    for (network, (name, tensor)) in tagged {
+        if let Some(&x) = tensor.data().iter().find(|x| !x.is_finite()) {
+            return Some(format!("the {network} parameter {name} became {}", became(x)));
+        }
+    }
+    None
+}
+// ANCHOR_END: non_finite
 
 /// How many values each transition has in a gathered array.
 #[derive(Clone, Copy)]

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 fn trained(config: Config) -> Trainer<Pendulum> {
     let envs = (0..config.num_envs).map(|_| Pendulum::new()).collect();
     let mut trainer = Trainer::new(config, envs);
-    trainer.iterate();
+    trainer.iterate().expect("training diverged");
     trainer
 }
 

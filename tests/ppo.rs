@@ -5,7 +5,7 @@
 use ppo::Pendulum;
 use ppo::gae::TimeLimit;
 use ppo::nn::StdParam;
-use ppo::ppo::{Config, Trainer, evaluate, evaluation_seed};
+use ppo::ppo::{Config, Trainer, UpdateStats, evaluate, evaluation_seed, first_non_finite};
 use ppo::tensor::Tensor;
 
 fn pendulums(n: usize) -> Vec<Pendulum> {
@@ -63,7 +63,7 @@ fn trained_parameters(config: Config) -> Vec<Tensor> {
     let envs = pendulums(config.num_envs);
     let mut trainer = Trainer::new(config, envs);
     while !trainer.is_done() {
-        trainer.iterate();
+        trainer.iterate().expect("training diverged");
     }
     let mut params: Vec<Tensor> = trainer.actor().parameters().into_iter().cloned().collect();
     params.extend(trainer.critic().parameters().into_iter().cloned());
@@ -85,7 +85,7 @@ fn same_seed_gives_the_same_networks_bit_for_bit() {
 fn iterations_report_steps_and_sane_diagnostics() {
     let config = short(Config::default());
     let mut trainer = Trainer::new(config.clone(), pendulums(config.num_envs));
-    let first = trainer.iterate();
+    let first = trainer.iterate().expect("training diverged");
     assert_eq!((first.update, first.timesteps), (1, config.batch_size()));
     // The first update starts from the collecting policy itself: the ratio is exactly 1 on
     // the first minibatch and moves little after a few steps.
@@ -94,7 +94,7 @@ fn iterations_report_steps_and_sane_diagnostics() {
     assert!(
         first.entropy.is_finite() && first.value_loss.is_finite() && first.policy_loss.is_finite()
     );
-    let second = trainer.iterate();
+    let second = trainer.iterate().expect("training diverged");
     assert_eq!(second.timesteps, 2 * config.batch_size());
     assert!(trainer.is_done());
 }
@@ -104,7 +104,7 @@ fn evaluate_of_a_zero_torque_policy_matches_stepping_the_pendulum_by_hand() {
     // All-zero parameters: μ = 2·tanh(0) = 0, so the deterministic policy applies no torque.
     let config = Config::default();
     let mut trainer = Trainer::new(short(config), pendulums(8));
-    trainer.iterate();
+    trainer.iterate().expect("training diverged");
     let mut actor = trainer.actor().clone();
     let zeros: Vec<Tensor> = actor.parameters().iter().map(|p| Tensor::zeros(p.shape())).collect();
     actor.load_parameters(&zeros).unwrap();
@@ -135,9 +135,108 @@ fn default_preset_solves_pendulum_in_100k_steps() {
     let envs = pendulums(config.num_envs);
     let mut trainer = Trainer::new(config, envs);
     while !trainer.is_done() {
-        trainer.iterate();
+        trainer.iterate().expect("training diverged");
     }
     let result = evaluate(trainer.actor(), pendulums(100), evaluation_seed(1));
     assert!(result.mean > -400.0, "mean return {:.1} over 100 episodes", result.mean);
 }
 // ANCHOR_END: solves
+
+fn small_networks() -> (ppo::Actor, ppo::Critic) {
+    let config = short(Config::default());
+    let trainer = Trainer::new(config, pendulums(8));
+    (trainer.actor().clone(), trainer.critic().clone())
+}
+
+#[test]
+fn finite_updates_are_not_divergence() {
+    let (actor, critic) = small_networks();
+    assert_eq!(first_non_finite(&UpdateStats::default(), &actor, &critic), None);
+    // A NaN explained variance (returns that do not vary) and a huge approximate KL are
+    // reported, not treated as broken numbers.
+    let stats = UpdateStats {
+        explained_variance: f32::NAN,
+        approx_kl: f32::INFINITY,
+        ..UpdateStats::default()
+    };
+    assert_eq!(first_non_finite(&stats, &actor, &critic), None);
+}
+
+#[test]
+fn the_first_non_finite_quantity_is_named() {
+    let (mut actor, mut critic) = small_networks();
+    for (stats, expected) in [
+        (UpdateStats { policy_loss: f32::NAN, ..Default::default() }, "the policy loss became NaN"),
+        (
+            UpdateStats { value_loss: f32::INFINITY, ..Default::default() },
+            "the value loss became infinite",
+        ),
+        (
+            UpdateStats { entropy: f32::NEG_INFINITY, ..Default::default() },
+            "the entropy became infinite",
+        ),
+        (
+            UpdateStats { clip_fraction: f32::NAN, ..Default::default() },
+            "the clip fraction became NaN",
+        ),
+    ] {
+        assert_eq!(first_non_finite(&stats, &actor, &critic).as_deref(), Some(expected));
+    }
+    critic.parameters_mut()[3].data_mut()[7] = f32::NAN;
+    assert_eq!(
+        first_non_finite(&UpdateStats::default(), &actor, &critic).as_deref(),
+        Some("the critic parameter trunk.1.bias became NaN")
+    );
+    actor.parameters_mut()[0].data_mut()[0] = f32::NEG_INFINITY;
+    assert_eq!(
+        first_non_finite(&UpdateStats::default(), &actor, &critic).as_deref(),
+        Some("the actor parameter trunk.0.weight became infinite")
+    );
+}
+
+#[test]
+fn a_sigma_that_overflows_while_collecting_is_a_clean_divergence() {
+    // log σ = 20 is allowed (σ ≈ 5e8); an actor whose log σ is pushed to 100 afterwards
+    // samples infinite actions, which must stop the iteration before any environment steps.
+    let config = short(Config {
+        std_param: StdParam::LogStd { init: 20.0, clamp: None },
+        ..Config::default()
+    });
+    let mut trainer = Trainer::new(config, pendulums(8));
+    let stats = trainer.iterate().expect("σ = e^20 still gives finite actions");
+    assert!(stats.policy_loss.is_finite());
+
+    let config = short(Config {
+        std_param: StdParam::LogStd { init: 0.0, clamp: None },
+        ..Config::default()
+    });
+    let mut trainer = Trainer::new(config, pendulums(8));
+    let mut actor = trainer.actor().clone();
+    let last = actor.parameters().len() - 1;
+    actor.parameters_mut()[last].data_mut()[0] = 100.0; // the log-σ vector
+    *trainer.actor_mut() = actor;
+    let divergence = trainer.iterate().expect_err("σ = e^100 is infinite");
+    assert_eq!(divergence.update, 1);
+    assert!(
+        divergence.to_string().starts_with("update 1: the policy sampled the action"),
+        "{divergence}"
+    );
+}
+
+#[test]
+fn impossible_log_std_settings_are_refused() {
+    let with =
+        |init, clamp| Config { std_param: StdParam::LogStd { init, clamp }, ..Config::default() };
+    for (config, message) in [
+        (with(88.0, Some((0.0, 100.0))), "std_param's log-std clamp 0:100 must lie within -30:20"),
+        (with(89.0, None), "std_param's log-std init 89 must be finite"),
+        (with(-90.0, None), "std_param's log-std init -90 must be finite"),
+        (with(f32::NAN, Some((-20.0, 2.0))), "std_param's log-std init NaN must be finite"),
+        (with(0.0, Some((2.0, -20.0))), "std_param's log-std clamp 2:-20 is empty"),
+    ] {
+        let error = config.validate().expect_err(message);
+        assert!(error.starts_with(message), "expected '{message}…', got '{error}'");
+    }
+    // A start outside the range is fine when the clamp brings it inside.
+    assert_eq!(with(50.0, Some((-20.0, 2.0))).validate(), Ok(()));
+}

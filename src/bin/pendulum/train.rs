@@ -12,7 +12,6 @@ use crate::options::{Preset, Train, config_file_text};
 use crate::progress::Progress;
 use ppo::Pendulum;
 use ppo::checkpoint::{self, write_atomic};
-use ppo::nn::{Actor, Critic};
 use ppo::plot::{LinePlot, Series};
 use ppo::ppo::{Config, Trainer, UpdateStats, evaluate, evaluation_seed};
 use std::fmt::Write as _;
@@ -51,18 +50,23 @@ pub fn run(train: Train) -> Result<(), String> {
     let mut metrics = Metrics::new();
     let mut last_saved = 0;
     while !trainer.is_done() {
-        let stats = trainer.iterate();
+        let stats = match trainer.iterate() {
+            Ok(stats) => stats,
+            Err(divergence) => {
+                if let Some(stats) = &divergence.stats {
+                    metrics.push(stats, &config);
+                    write_file(&metrics_path, metrics.csv.as_bytes())?;
+                }
+                progress.end_line();
+                write_file(&curve_path, learning_curve(&metrics, preset, &config).as_bytes())?;
+                return Err(format!(
+                    "{divergence}; keeping the checkpoint of update {last_saved} at {}",
+                    checkpoint_path.display()
+                ));
+            }
+        };
         metrics.push(&stats, &config);
         write_file(&metrics_path, metrics.csv.as_bytes())?;
-        if let Some(what) = first_non_finite(&stats, trainer.actor(), trainer.critic()) {
-            progress.end_line();
-            write_file(&curve_path, learning_curve(&metrics, preset, &config).as_bytes())?;
-            return Err(format!(
-                "update {}: {what}; keeping the checkpoint of update {last_saved} at {}",
-                stats.update,
-                checkpoint_path.display()
-            ));
-        }
         save(&trainer, Some(&stats))?;
         last_saved = stats.update;
         progress.update(&stats);
@@ -98,34 +102,6 @@ fn prepare_out_dir(dir: &Path) -> Result<(), String> {
     let _ = std::fs::remove_file(probe);
     Ok(())
 }
-
-// ANCHOR: non_finite
-/// The first quantity of an update that is NaN or infinite: a loss, a diagnostic, or a
-/// parameter of either network. `None` when all are finite. (The explained variance is left
-/// out: it is NaN whenever the returns of a rollout do not vary, which is no divergence.)
-pub fn first_non_finite(stats: &UpdateStats, actor: &Actor, critic: &Critic) -> Option<String> {
-    let became = |x: f32| if x.is_nan() { "NaN" } else { "infinite" };
-    let diagnostics = [
-        ("the policy loss", stats.policy_loss),
-        ("the value loss", stats.value_loss),
-        ("the approximate KL", stats.approx_kl),
-        ("the entropy", stats.entropy),
-        ("the clip fraction", stats.clip_fraction),
-    ];
-    if let Some((name, x)) = diagnostics.iter().find(|(_, x)| !x.is_finite()) {
-        return Some(format!("{name} became {}", became(*x)));
-    }
-    let actor_params = actor.parameter_names().into_iter().zip(actor.parameters());
-    let critic_params = critic.parameter_names().into_iter().zip(critic.parameters());
-    let tagged = actor_params.map(|p| ("actor", p)).chain(critic_params.map(|p| ("critic", p)));
-    for (network, (name, tensor)) in tagged {
-        if let Some(&x) = tensor.data().iter().find(|x| !x.is_finite()) {
-            return Some(format!("the {network} parameter {name} became {}", became(x)));
-        }
-    }
-    None
-}
-// ANCHOR_END: non_finite
 
 // ANCHOR: metrics
 /// The rows of `metrics.csv` and the points of the learning curve.
@@ -197,47 +173,6 @@ pub fn learning_curve(metrics: &Metrics, preset: Preset, config: &Config) -> Str
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rand::SeedableRng;
-
-    fn networks() -> (Actor, Critic) {
-        let config = Config::default();
-        let mut rng = rand::rngs::StdRng::seed_from_u64(0);
-        let actor = Actor::new(
-            &ppo::nn::ActorConfig { hidden: vec![config.hidden_size; 2], ..Default::default() },
-            &mut rng,
-        );
-        let critic = Critic::new(&ppo::nn::CriticConfig::default(), &mut rng);
-        (actor, critic)
-    }
-
-    #[test]
-    fn finite_updates_pass() {
-        let (actor, critic) = networks();
-        assert_eq!(first_non_finite(&UpdateStats::default(), &actor, &critic), None);
-        // A NaN explained variance is not divergence.
-        let stats = UpdateStats { explained_variance: f32::NAN, ..UpdateStats::default() };
-        assert_eq!(first_non_finite(&stats, &actor, &critic), None);
-    }
-
-    #[test]
-    fn the_first_non_finite_quantity_is_named() {
-        let (mut actor, mut critic) = networks();
-        let stats = UpdateStats { value_loss: f32::INFINITY, ..UpdateStats::default() };
-        assert_eq!(
-            first_non_finite(&stats, &actor, &critic).as_deref(),
-            Some("the value loss became infinite")
-        );
-        critic.parameters_mut()[3].data_mut()[7] = f32::NAN;
-        assert_eq!(
-            first_non_finite(&UpdateStats::default(), &actor, &critic).as_deref(),
-            Some("the critic parameter trunk.1.bias became NaN")
-        );
-        actor.parameters_mut()[0].data_mut()[0] = f32::NEG_INFINITY;
-        assert_eq!(
-            first_non_finite(&UpdateStats::default(), &actor, &critic).as_deref(),
-            Some("the actor parameter trunk.0.weight became infinite")
-        );
-    }
 
     #[test]
     fn csv_rows_have_every_column() {
