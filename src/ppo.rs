@@ -247,7 +247,7 @@ fn validate_log_std(init: f32, clamp: Option<(f32, f32)>) -> Result<(), String> 
     let (low, high) = LOG_STD_RANGE;
     let inside = |x: f32| (low..=high).contains(&x);
     if let Some((lo, hi)) = clamp {
-        if !(lo < hi) {
+        if lo >= hi || lo.is_nan() || hi.is_nan() {
             return Err(format!("std_param's log-std clamp {lo}:{hi} is empty"));
         }
         if !(inside(lo) && inside(hi)) {
