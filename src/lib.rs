@@ -13,8 +13,8 @@
 //! | 2 | [`autodiff`] | a tape of operations (Wengert list) with reverse-mode gradients; `gradcheck` |
 //! | 3 | [`nn`] | linear layers, MLPs, the actor and the critic, initialization |
 //! | 4 | [`adam`] | the Adam optimizer and global gradient-norm clipping |
-//! | 5 | [`normal`] | the Normal distribution: sampling, log-probability, entropy |
-//! | 6 | [`pendulum`] | Pendulum-v1 physics, identical to Gymnasium's; the `Env` trait |
+//! | 5 | [`distributions`] | what PPO asks of a distribution; the Normal: sampling, log-probability, entropy |
+//! | 6 | [`env`], [`pendulum`] | the `Env` trait, action spaces, `VecEnv`; Pendulum-v1 physics, identical to Gymnasium's |
 //! | 7 | (book only) | policy gradients, importance sampling, the advantage |
 //! | 8 | [`gae`] | the rollout buffer and generalized advantage estimation |
 //! | 9 | [`loss`] | the clipped surrogate, value loss, entropy bonus, diagnostics |
@@ -28,10 +28,11 @@
 pub mod adam;
 pub mod autodiff;
 pub mod checkpoint;
+pub mod distributions;
+pub mod env;
 pub mod gae;
 pub mod loss;
 pub mod nn;
-pub mod normal;
 pub mod pendulum;
 pub mod plot;
 pub mod ppo;
@@ -39,6 +40,9 @@ pub mod tensor;
 
 pub use adam::Adam;
 pub use autodiff::{Tape, Var, gradcheck};
+pub use distributions::normal;
+pub use distributions::{Distribution, Randomness};
+pub use env::{Action, ActionSpace, Env, Episode, Step, VecEnv};
 pub use nn::{Actor, ActorConfig, Critic, CriticConfig, Workspace};
-pub use pendulum::{Env, Episode, InvalidAction, Pendulum, Step, VecEnv};
+pub use pendulum::{InvalidAction, Pendulum};
 pub use tensor::Tensor;

@@ -1,13 +1,11 @@
-//! Pendulum-v1, step for step identical to Gymnasium's, and the [`Env`] trait that PPO is
-//! written against.
+//! Chapter 6 (part): Pendulum-v1, step for step identical to Gymnasium's.
 //!
 //! A rod hangs from a pivot; the agent applies a torque and is rewarded for holding the rod
 //! upright and still. [`Pendulum`] reproduces Gymnasium 1.x
 //! (`gymnasium/envs/classic_control/pendulum.py` plus the 200-step `TimeLimit` wrapper that
 //! `gymnasium.make` adds): the same observations to the last bit of every `f32`, the same
-//! rewards, episodes that end by truncation only. [`VecEnv`] steps several environments
-//! together and resets them automatically, keeping what PPO needs from an episode that just
-//! ended.
+//! rewards, episodes that end by truncation only. It implements [`Env`], the trait of
+//! [`crate::env`] that PPO is written against.
 //!
 //! ```
 //! use rand::SeedableRng;
@@ -26,57 +24,7 @@ use std::fmt;
 
 use rand::{Rng, RngExt};
 
-// ANCHOR: env
-/// An environment with continuous actions, as PPO sees it.
-///
-/// The trait is dyn-compatible (`Box<dyn Env<Obs = [f32; 3]>>` works): the random generator
-/// is passed as `&mut dyn Rng` rather than as a generic parameter, which costs one indirect
-/// call per reset and nothing per step.
-pub trait Env {
-    /// What `reset` and `step` return; a fixed-size array avoids a heap allocation per step.
-    type Obs: AsRef<[f32]>;
-
-    /// Number of values in an observation.
-    fn obs_size(&self) -> usize;
-
-    /// Number of values in an action.
-    fn action_size(&self) -> usize;
-
-    /// Smallest meaningful value of each action component (the env clips to it).
-    fn action_low(&self) -> &[f32];
-
-    /// Largest meaningful value of each action component (the env clips to it).
-    fn action_high(&self) -> &[f32];
-
-    /// Starts a new episode from a random initial state and returns its first observation.
-    fn reset(&mut self, rng: &mut dyn Rng) -> Self::Obs;
-
-    /// Applies one action and advances time by one step.
-    ///
-    /// # Panics
-    ///
-    /// Implementations panic if `action.len() != self.action_size()` or if the action is not
-    /// usable (for the pendulum: not finite).
-    fn step(&mut self, action: &[f32]) -> Step<Self::Obs>;
-}
-
-/// The outcome of one step.
-///
-/// `terminated` means the episode reached a terminal state: nothing follows, its value is 0.
-/// `truncated` means the episode was cut off by the time limit: the state still has a future,
-/// so a learner should bootstrap from the value of `obs`. The pendulum never terminates.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Step<O = [f32; 3]> {
-    /// The observation after the step.
-    pub obs: O,
-    /// The reward for the step, in `f64` as Gymnasium returns it.
-    pub reward: f64,
-    /// The episode ended in a terminal state.
-    pub terminated: bool,
-    /// The episode was cut off by the time limit.
-    pub truncated: bool,
-}
-// ANCHOR_END: env
+use crate::env::{ActionSpace, Env, Step};
 
 /// A torque that is not a finite number: NaN or infinite.
 ///
@@ -329,209 +277,21 @@ pub fn angle_normalize(theta: f64) -> f64 {
 
 impl Env for Pendulum {
     type Obs = [f32; 3];
+    type Action = [f32; 1];
 
     fn obs_size(&self) -> usize {
         3
     }
 
-    fn action_size(&self) -> usize {
-        1
-    }
-
-    fn action_low(&self) -> &[f32] {
-        &[-Self::MAX_TORQUE]
-    }
-
-    fn action_high(&self) -> &[f32] {
-        &[Self::MAX_TORQUE]
+    fn action_space(&self) -> ActionSpace<'_> {
+        ActionSpace::Continuous { low: &[-Self::MAX_TORQUE], high: &[Self::MAX_TORQUE] }
     }
 
     fn reset(&mut self, rng: &mut dyn Rng) -> [f32; 3] {
         Pendulum::reset(self, rng)
     }
 
-    fn step(&mut self, action: &[f32]) -> Step {
-        Pendulum::step(self, action)
-    }
-}
-
-/// One finished episode, for logging.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Episode {
-    /// Sum of the episode's rewards (the undiscounted return).
-    pub total_reward: f64,
-    /// Number of steps in the episode.
-    pub length: usize,
-}
-
-/// N environments stepped together, each reset automatically when its episode ends.
-///
-/// Observations, actions and rewards are flat, env-major: env `i` owns
-/// `obs[i * obs_size..(i + 1) * obs_size]`. Nothing is allocated per step (the finished
-/// episode log only grows if it is never drained).
-#[derive(Debug, Clone)]
-pub struct VecEnv<E: Env> {
-    envs: Vec<E>,
-    obs_size: usize,
-    action_size: usize,
-    obs: Vec<f32>,
-    next_obs: Vec<f32>,
-    rewards: Vec<f32>,
-    terminated: Vec<bool>,
-    truncated: Vec<bool>,
-    running_return: Vec<f64>,
-    running_length: Vec<usize>,
-    finished: Vec<Episode>,
-    started: bool,
-}
-
-impl<E: Env> VecEnv<E> {
-    /// Wraps `envs`; call [`reset`](Self::reset) before the first step.
-    ///
-    /// # Panics
-    ///
-    /// If `envs` is empty or the environments disagree on observation or action size.
-    pub fn new(envs: Vec<E>) -> Self {
-        assert!(!envs.is_empty(), "VecEnv needs at least one environment");
-        let (obs_size, action_size) = (envs[0].obs_size(), envs[0].action_size());
-        for (i, env) in envs.iter().enumerate() {
-            assert!(
-                env.obs_size() == obs_size && env.action_size() == action_size,
-                "env {i} has obs size {} and action size {}, env 0 has {obs_size} and {action_size}",
-                env.obs_size(),
-                env.action_size()
-            );
-        }
-        let n = envs.len();
-        VecEnv {
-            envs,
-            obs_size,
-            action_size,
-            obs: vec![0.0; n * obs_size],
-            next_obs: vec![0.0; n * obs_size],
-            rewards: vec![0.0; n],
-            terminated: vec![false; n],
-            truncated: vec![false; n],
-            running_return: vec![0.0; n],
-            running_length: vec![0; n],
-            finished: Vec::with_capacity(n),
-            started: false,
-        }
-    }
-
-    /// Number of environments.
-    pub fn num_envs(&self) -> usize {
-        self.envs.len()
-    }
-
-    /// Values per observation of one environment.
-    pub fn obs_size(&self) -> usize {
-        self.obs_size
-    }
-
-    /// Values per action of one environment.
-    pub fn action_size(&self) -> usize {
-        self.action_size
-    }
-
-    /// The environments themselves, e.g. to render one.
-    pub fn envs(&self) -> &[E] {
-        &self.envs
-    }
-
-    /// Resets every environment and returns all first observations (N × obs_size).
-    pub fn reset(&mut self, rng: &mut dyn Rng) -> &[f32] {
-        for (env, obs) in self.envs.iter_mut().zip(self.obs.chunks_exact_mut(self.obs_size)) {
-            obs.copy_from_slice(env.reset(rng).as_ref());
-        }
-        self.next_obs.copy_from_slice(&self.obs);
-        self.rewards.fill(0.0);
-        self.terminated.fill(false);
-        self.truncated.fill(false);
-        self.running_return.fill(0.0);
-        self.running_length.fill(0);
-        self.started = true;
-        &self.obs
-    }
-
-    // ANCHOR: vec_step
-    /// Steps every environment with its slice of `actions` (N × action_size). An env whose
-    /// episode ends is reset at once with `rng`; its end is kept in
-    /// [`final_observation`](Self::final_observation) and [`drain_episodes`](Self::drain_episodes).
-    ///
-    /// # Panics
-    ///
-    /// If `actions` has the wrong length, if [`reset`](Self::reset) was never called, or if
-    /// an environment rejects its action.
-    pub fn step(&mut self, actions: &[f32], rng: &mut dyn Rng) {
-        assert!(self.started, "VecEnv::step called before VecEnv::reset");
-        assert_eq!(
-            actions.len(),
-            self.envs.len() * self.action_size,
-            "VecEnv::step needs {} envs x {} actions",
-            self.envs.len(),
-            self.action_size
-        );
-        let rows = self.envs.iter_mut().zip(actions.chunks_exact(self.action_size));
-        let rows = rows.zip(self.obs.chunks_exact_mut(self.obs_size));
-        let rows = rows.zip(self.next_obs.chunks_exact_mut(self.obs_size));
-        for (i, (((env, action), obs), next_obs)) in rows.enumerate() {
-            let step = env.step(action);
-            next_obs.copy_from_slice(step.obs.as_ref());
-            self.rewards[i] = step.reward as f32;
-            self.terminated[i] = step.terminated;
-            self.truncated[i] = step.truncated;
-            self.running_return[i] += step.reward;
-            self.running_length[i] += 1;
-            if step.terminated || step.truncated {
-                self.finished.push(Episode {
-                    total_reward: std::mem::take(&mut self.running_return[i]),
-                    length: std::mem::take(&mut self.running_length[i]),
-                });
-                obs.copy_from_slice(env.reset(rng).as_ref());
-            } else {
-                obs.copy_from_slice(next_obs);
-            }
-        }
-    }
-    // ANCHOR_END: vec_step
-
-    /// Where each environment is now (N × obs_size): the observation after the last step, or
-    /// the first observation of a new episode for an env that was just reset.
-    pub fn observations(&self) -> &[f32] {
-        &self.obs
-    }
-
-    /// The observation each env's last action led to, before any automatic reset
-    /// (N × obs_size). It differs from [`observations`](Self::observations) only for envs
-    /// whose episode just ended; a learner bootstraps a truncated episode from it.
-    pub fn next_observations(&self) -> &[f32] {
-        &self.next_obs
-    }
-
-    /// The last observation of env `i`'s episode if that episode ended at the last step.
-    pub fn final_observation(&self, i: usize) -> Option<&[f32]> {
-        (self.terminated[i] || self.truncated[i])
-            .then(|| &self.next_obs[i * self.obs_size..(i + 1) * self.obs_size])
-    }
-
-    /// The reward of each env at the last step, rounded to `f32` for the learner.
-    pub fn rewards(&self) -> &[f32] {
-        &self.rewards
-    }
-
-    /// Whether each env's episode reached a terminal state at the last step.
-    pub fn terminated(&self) -> &[bool] {
-        &self.terminated
-    }
-
-    /// Whether each env's episode was cut off by its time limit at the last step.
-    pub fn truncated(&self) -> &[bool] {
-        &self.truncated
-    }
-
-    /// Takes the episodes finished since the last drain, in the order they finished.
-    pub fn drain_episodes(&mut self) -> std::vec::Drain<'_, Episode> {
-        self.finished.drain(..)
+    fn step(&mut self, action: [f32; 1]) -> Step {
+        Pendulum::step(self, &action)
     }
 }

@@ -15,14 +15,14 @@
 
 use crate::adam::{Adam, clip_grad_norm};
 use crate::autodiff::{Tape, Var};
+use crate::distributions::{Distribution, Randomness, normal::Normal};
+use crate::env::{Action, ActionSpace, Env, VecEnv};
 use crate::gae::{GaeParams, RolloutBuffer, TimeLimit, Transition, normalize};
 use crate::loss::{actor_loss, explained_variance, log_ratio_stats, value_loss};
 use crate::nn::{Activation, Actor, ActorConfig, Critic, CriticConfig, Init, StdParam, Workspace};
-use crate::normal;
-use crate::pendulum::{Env, VecEnv};
 use crate::tensor::Tensor;
+use rand::SeedableRng;
 use rand::rngs::StdRng;
-use rand::{Rng, RngExt, SeedableRng};
 use std::fmt;
 use std::time::Instant;
 
@@ -323,15 +323,19 @@ pub struct UpdateStats {
 // ANCHOR: trainer
 /// A PPO learner: networks, optimizers, environments, the rollout buffer, and scratch space
 /// reused by every iteration, so that after the first no tensor is allocated again.
-pub struct Trainer<E: Env> {
+///
+/// `R` is where its random numbers come from: the run's seeded generator, unless a test
+/// replays another implementation's draws (see [`Randomness`]).
+pub struct Trainer<E: Env, R: Randomness = StdRng> {
     config: Config,
     actor: Actor,
+    distribution: Box<dyn Distribution>,
     critic: Critic,
     actor_optimizer: Adam,
     critic_optimizer: Adam,
     envs: VecEnv<E>,
     buffer: RolloutBuffer,
-    rng: StdRng,
+    rng: R,
     tape: Tape,
     scratch: Scratch,
     update: usize,
@@ -359,12 +363,26 @@ struct Scratch {
 
 impl<E: Env> Trainer<E> {
     /// A learner for the given environments (one per `config.num_envs`), with networks
-    /// initialized from `config.seed`.
+    /// initialized from `config.seed`, and every later random number drawn from the same
+    /// generator.
     ///
     /// # Panics
     /// If the config is invalid (see [`Config::validate`]), the number of environments
     /// differs from `config.num_envs`, or the environment's action bounds are not symmetric.
     pub fn new(config: Config, envs: Vec<E>) -> Trainer<E> {
+        let rng = StdRng::seed_from_u64(config.seed);
+        Trainer::with_randomness(config, envs, rng)
+    }
+}
+
+impl<E: Env, R: Randomness> Trainer<E, R> {
+    /// A learner whose random numbers all come from `rng`: the networks' initialization
+    /// (through [`Randomness::generator`]), the environments' initial states, the actions'
+    /// noise and the minibatches' order.
+    ///
+    /// # Panics
+    /// As [`Trainer::new`].
+    pub fn with_randomness(config: Config, envs: Vec<E>, mut rng: R) -> Trainer<E, R> {
         if let Err(problem) = config.validate() {
             panic!("invalid config: {problem}");
         }
@@ -373,23 +391,24 @@ impl<E: Env> Trainer<E> {
             config.num_envs,
             "config.num_envs and the environments given differ"
         );
-        let mut rng = StdRng::seed_from_u64(config.seed);
         let envs = VecEnv::new(envs);
-        let (obs_size, action_size) = (envs.obs_size(), envs.action_size());
-        let action_scale = envs.envs()[0].action_high()[0];
-        assert_eq!(
-            envs.envs()[0].action_low()[0],
-            -action_scale,
-            "symmetric action bounds expected"
-        );
-        let actor = Actor::new(&config.actor_config(obs_size, action_size, action_scale), &mut rng);
-        let critic = Critic::new(&config.critic_config(obs_size), &mut rng);
+        let (obs_size, action_size) = (envs.obs_size(), envs.action_width());
+        let ActionSpace::Continuous { low, high } = envs.action_space() else {
+            panic!("discrete actions are not supported yet")
+        };
+        let action_scale = high[0];
+        assert_eq!(low[0], -action_scale, "symmetric action bounds expected");
+        let actor_config = config.actor_config(obs_size, action_size, action_scale);
+        let actor = Actor::new(&actor_config, rng.generator());
+        let critic = Critic::new(&config.critic_config(obs_size), rng.generator());
+        let distribution = Box::new(Normal { dims: action_size });
         let buffer =
             RolloutBuffer::new(config.rollout_steps, config.num_envs, obs_size, action_size);
         Trainer {
             actor_optimizer: Adam::new(config.actor_learning_rate),
             critic_optimizer: Adam::new(config.critic_learning_rate),
             actor,
+            distribution,
             critic,
             envs,
             buffer,
@@ -444,7 +463,7 @@ impl<E: Env> Trainer<E> {
     /// rollout is discarded; the trainer should not iterate again.
     pub fn iterate(&mut self) -> Result<UpdateStats, Divergence> {
         if self.update == 0 {
-            self.envs.reset(&mut self.rng);
+            self.envs.reset(self.rng.generator());
         }
         self.update += 1;
         self.set_learning_rates();
@@ -492,7 +511,7 @@ impl<E: Env> Trainer<E> {
     /// Returns the mean return and length of the episodes that ended meanwhile, or what was
     /// wrong with an action the policy sampled.
     fn collect(&mut self) -> Result<(Option<f64>, Option<f64>), String> {
-        let (envs, action_size) = (self.config.num_envs, self.envs.action_size());
+        let (envs, action_size) = (self.config.num_envs, self.envs.action_width());
         let s = &mut self.scratch;
         s.mean.resize(envs * action_size, 0.0);
         s.std.resize(envs * action_size, 0.0);
@@ -511,8 +530,8 @@ impl<E: Env> Trainer<E> {
             for ((action, log_prob), (mean, std)) in
                 s.actions.chunks_exact_mut(action_size).zip(&mut s.log_probs).zip(rows)
             {
-                normal::sample(mean, std, &mut self.rng, action);
-                *log_prob = normal::log_prob(mean, std, action);
+                self.distribution.sample(&[mean, std], &mut self.rng, action);
+                *log_prob = self.distribution.log_prob(&[mean, std], action);
             }
             // A σ that overflowed, or a NaN mean: no environment can step with that.
             if let Some(bad) = s.actions.iter().position(|a| !a.is_finite()) {
@@ -523,7 +542,7 @@ impl<E: Env> Trainer<E> {
                 ));
             }
 
-            self.envs.step(&s.actions, &mut self.rng);
+            self.envs.step(&s.actions, self.rng.generator());
             for (scaled, &reward) in s.rewards.iter_mut().zip(self.envs.rewards()) {
                 *scaled = reward * self.config.reward_scale;
             }
@@ -590,7 +609,7 @@ impl<E: Env> Trainer<E> {
         let mut totals = UpdateStats::default();
         let mut minibatches = 0;
         for _ in 0..self.config.epochs {
-            shuffle(&mut indices, &mut self.rng);
+            self.rng.shuffle(&mut indices);
             for batch in indices.chunks(self.config.minibatch_size) {
                 totals.value_loss += self.critic_step(batch);
                 let actor = self.actor_step(batch);
@@ -667,8 +686,8 @@ impl<E: Env> Trainer<E> {
         let old_log_probs = Self::gather(tape, &buffer.log_probs, Width::Scalar, batch);
         let advantages = Self::gather(tape, &buffer.advantages, Width::Scalar, batch);
         let (mean, std) = self.actor.forward_on_tape(tape, obs, &mut self.scratch.param_vars);
-        let log_probs = normal::log_prob_on_tape(tape, mean, std, actions);
-        let entropy = normal::entropy_on_tape(tape, std);
+        let log_probs = self.distribution.log_prob_on_tape(tape, &[mean, std], actions);
+        let entropy = self.distribution.entropy_on_tape(tape, &[mean, std]);
         let loss = actor_loss(
             tape,
             log_probs,
@@ -768,15 +787,6 @@ fn apply_gradients(
 }
 // ANCHOR_END: apply_gradients
 
-/// Fisher–Yates shuffle driven by the run's generator, so that the same seed gives the same
-/// minibatches.
-fn shuffle<R: Rng + ?Sized>(items: &mut [usize], rng: &mut R) {
-    for i in (1..items.len()).rev() {
-        let j = rng.random_range(0..=i);
-        items.swap(i, j);
-    }
-}
-
 // ANCHOR: evaluate
 /// Evaluation episodes start from a generator seeded with the training seed plus this
 /// offset: a stream of initial states disjoint from anything training drew.
@@ -805,7 +815,7 @@ pub fn evaluate<E: Env>(actor: &Actor, envs: Vec<E>, seed: u64) -> Evaluation {
     let mut envs = envs;
     let count = envs.len();
     assert!(count > 0, "evaluate needs at least one environment");
-    let (obs_size, action_size) = (envs[0].obs_size(), envs[0].action_size());
+    let (obs_size, action_size) = (envs[0].obs_size(), E::Action::WIDTH);
     let mut observations = Vec::with_capacity(count * obs_size);
     for env in &mut envs {
         observations.extend_from_slice(env.reset(&mut rng).as_ref());
@@ -820,7 +830,7 @@ pub fn evaluate<E: Env>(actor: &Actor, envs: Vec<E>, seed: u64) -> Evaluation {
         let rows = observations.chunks_exact_mut(obs_size).zip(mean.chunks_exact(action_size));
         for ((env, (obs, action)), (total, alive)) in envs.iter_mut().zip(rows).zip(episodes) {
             if *alive {
-                let step = env.step(action);
+                let step = env.step(E::Action::from_row(action));
                 *total += step.reward;
                 obs.copy_from_slice(step.obs.as_ref());
                 *alive = !(step.terminated || step.truncated);

@@ -8,7 +8,7 @@ mod common;
 
 use common::{Array, Fixture};
 use ppo::pendulum::angle_normalize;
-use ppo::{Env, Episode, Pendulum, Step, VecEnv};
+use ppo::{ActionSpace, Env, Episode, Pendulum, Step, VecEnv};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use std::f64::consts::PI;
@@ -343,23 +343,18 @@ struct Countdown {
 
 impl Env for Countdown {
     type Obs = [f32; 2];
+    type Action = [f32; 1];
     fn obs_size(&self) -> usize {
         2
     }
-    fn action_size(&self) -> usize {
-        1
-    }
-    fn action_low(&self) -> &[f32] {
-        &[-1.0]
-    }
-    fn action_high(&self) -> &[f32] {
-        &[1.0]
+    fn action_space(&self) -> ActionSpace<'_> {
+        ActionSpace::Continuous { low: &[-1.0], high: &[1.0] }
     }
     fn reset(&mut self, _rng: &mut dyn rand::Rng) -> [f32; 2] {
         self.left = self.length;
         [self.left as f32, 0.0]
     }
-    fn step(&mut self, action: &[f32]) -> Step<[f32; 2]> {
+    fn step(&mut self, action: [f32; 1]) -> Step<[f32; 2]> {
         self.left -= 1;
         Step {
             obs: [self.left as f32, action[0]],
@@ -393,12 +388,13 @@ fn vec_env_handles_termination_and_staggered_episodes() {
 
 #[test]
 fn the_env_trait_is_dyn_compatible() {
-    let mut env: Box<dyn Env<Obs = [f32; 3]>> = Box::new(Pendulum::with_gravity(9.81));
-    assert_eq!((env.obs_size(), env.action_size()), (3, 1));
-    assert_eq!((env.action_low(), env.action_high()), (&[-2.0][..], &[2.0][..]));
+    let mut env: Box<dyn Env<Obs = [f32; 3], Action = [f32; 1]>> =
+        Box::new(Pendulum::with_gravity(9.81));
+    assert_eq!(env.obs_size(), 3);
+    assert_eq!(env.action_space(), ActionSpace::Continuous { low: &[-2.0], high: &[2.0] });
     let first = env.reset(&mut StdRng::seed_from_u64(1));
     assert_eq!(first, Pendulum::new().reset(&mut StdRng::seed_from_u64(1)));
-    assert!(env.step(&[0.0]).reward <= 0.0);
+    assert!(env.step([0.0]).reward <= 0.0);
 }
 
 #[test]

@@ -19,9 +19,7 @@ pub fn run(eval: Eval) -> Result<(), Failure> {
     let actor = &loaded.actor;
     let env = Pendulum::new();
     let a = actor.config();
-    if a.obs_size != env.obs_size()
-        || a.action_size != env.action_size()
-        || a.action_scale != env.action_high()[0]
+    if a.obs_size != env.obs_size() || a.action_size != 1 || a.action_scale != Pendulum::MAX_TORQUE
     {
         return Err(Failure::from(format!(
             "checkpoint {}: its actor ({}, actions scaled to ±{}) does not fit Pendulum-v1 ({} observations, 1 action in ±{})",
@@ -29,7 +27,7 @@ pub fn run(eval: Eval) -> Result<(), Failure> {
             sizes_of(&a.hidden, a.obs_size, a.action_size),
             a.action_scale,
             env.obs_size(),
-            env.action_high()[0]
+            Pendulum::MAX_TORQUE
         )));
     }
     let episodes =

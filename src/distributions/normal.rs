@@ -29,10 +29,9 @@
 //! assert!((normal::entropy(&[1.0]) - 1.4189385).abs() < 1e-6);
 //! ```
 
+use super::{Distribution, Randomness};
 use crate::autodiff::{Backward, Op, Params, Tape, Var};
 use crate::tensor::Tensor;
-use rand::{Rng, RngExt};
-use rand_distr::StandardNormal;
 
 /// `½·ln(2π)`, the log of the Normal density's normalizing constant √(2π).
 pub const HALF_LN_2PI: f64 = 0.918_938_533_204_672_8;
@@ -70,10 +69,10 @@ fn assert_same_len(what: &str, lengths: &[usize]) {
 ///
 /// # Panics
 /// If the four slices are not equally long.
-pub fn sample<R: Rng + ?Sized>(mean: &[f32], std: &[f32], rng: &mut R, out: &mut [f32]) {
+pub fn sample<R: Randomness + ?Sized>(mean: &[f32], std: &[f32], rng: &mut R, out: &mut [f32]) {
     assert_same_len("normal::sample (mean, std, out)", &[mean.len(), std.len(), out.len()]);
     for ((out, &mean), &std) in out.iter_mut().zip(mean).zip(std) {
-        let epsilon: f32 = rng.sample(StandardNormal);
+        let epsilon = rng.standard_normal();
         *out = mean + std * epsilon;
     }
 }
@@ -208,3 +207,38 @@ pub fn log_prob_on_tape(tape: &mut Tape, mean: Var, std: Var, action: Var) -> Va
 pub fn entropy_on_tape(tape: &mut Tape, std: Var) -> Var {
     tape.apply(&Entropy, &[std], [0.0; 2])
 }
+
+// ANCHOR: normal_distribution
+/// The diagonal Normal as a [`Distribution`]: parameters `[mean, std]`, each one row of
+/// `dims` values; the sample is the action itself (an environment clips it to its bounds).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Normal {
+    /// Action dimensions.
+    pub dims: usize,
+}
+
+impl Distribution for Normal {
+    fn sample_width(&self) -> usize {
+        self.dims
+    }
+    fn sample(&self, params: &[&[f32]], rng: &mut dyn Randomness, out: &mut [f32]) {
+        sample(params[0], params[1], rng, out);
+    }
+    /// The mean: the Normal's most likely action.
+    fn mode(&self, params: &[&[f32]], out: &mut [f32]) {
+        out.copy_from_slice(params[0]);
+    }
+    fn log_prob(&self, params: &[&[f32]], sample: &[f32]) -> f32 {
+        log_prob(params[0], params[1], sample)
+    }
+    fn entropy(&self, params: &[&[f32]]) -> f32 {
+        entropy(params[1])
+    }
+    fn log_prob_on_tape(&self, tape: &mut Tape, params: &[Var], sample: Var) -> Var {
+        log_prob_on_tape(tape, params[0], params[1], sample)
+    }
+    fn entropy_on_tape(&self, tape: &mut Tape, params: &[Var]) -> Var {
+        entropy_on_tape(tape, params[1])
+    }
+}
+// ANCHOR_END: normal_distribution
