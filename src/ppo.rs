@@ -444,6 +444,11 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
         &mut self.actor
     }
 
+    /// The optimizers of the actor and of the critic.
+    pub fn optimizers(&self) -> (&Adam, &Adam) {
+        (&self.actor_optimizer, &self.critic_optimizer)
+    }
+
     /// The value network, writable, as [`Trainer::actor_mut`].
     pub fn critic_mut(&mut self) -> &mut Critic {
         &mut self.critic
