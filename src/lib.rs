@@ -11,7 +11,7 @@
 //! |---|---|---|
 //! | 1 | [`tensor`] | an owned, contiguous, row-major `f32` tensor; elementwise ops; matmul kernels |
 //! | 2 | [`autodiff`] | a tape of operations (Wengert list) with reverse-mode gradients; `gradcheck` |
-//! | 3 | [`nn`] | linear layers, MLPs, the actor and the critic, initialization |
+//! | 3 | [`nn`], [`init`], [`networks`] | linear layers, MLPs, initialization; the actor and its heads, the critic |
 //! | 4 | [`adam`] | the Adam optimizer and global gradient-norm clipping |
 //! | 5 | [`distributions`] | what PPO asks of a distribution; the Normal: sampling, log-probability, entropy |
 //! | 6 | [`env`], [`pendulum`] | the `Env` trait, action spaces, `VecEnv`; Pendulum-v1 physics, identical to Gymnasium's |
@@ -31,7 +31,9 @@ pub mod checkpoint;
 pub mod distributions;
 pub mod env;
 pub mod gae;
+pub mod init;
 pub mod loss;
+pub mod networks;
 pub mod nn;
 pub mod pendulum;
 pub mod plot;
