@@ -190,7 +190,8 @@ const TOLERANCE: f64 = 1e-4;
 fn errors(f: &Fixture) -> Vec<(String, f64)> {
     let (trainer, stats) = replay(f);
     let mut errors = Vec::new();
-    let per_iteration: [(&str, fn(&UpdateStats) -> f64); 10] = [
+    type Read = fn(&UpdateStats) -> f64;
+    let per_iteration: [(&str, Read); 10] = [
         ("timesteps", |s| s.timesteps as f64),
         ("episode_return", |s| s.episode_return.unwrap_or(f64::NAN)),
         ("episode_length", |s| s.episode_length.unwrap_or(f64::NAN)),
