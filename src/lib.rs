@@ -27,6 +27,7 @@
 
 pub mod adam;
 pub mod autodiff;
+pub mod cartpole;
 pub mod checkpoint;
 pub mod gae;
 pub mod loss;
@@ -39,6 +40,7 @@ pub mod tensor;
 
 pub use adam::Adam;
 pub use autodiff::{Tape, Var, gradcheck};
+pub use cartpole::CartPole;
 pub use nn::{Actor, ActorConfig, Critic, CriticConfig, Workspace};
 pub use pendulum::{Env, Episode, InvalidAction, Pendulum, Step, VecEnv};
 pub use tensor::Tensor;

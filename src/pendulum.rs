@@ -312,7 +312,7 @@ impl Pendulum {
 }
 
 /// The character that best draws a line at `angle` (radians from the x axis, y up).
-fn rod_char(angle: f64) -> char {
+pub(crate) fn rod_char(angle: f64) -> char {
     let eighths = (angle.rem_euclid(PI) / (PI / 4.0)).round() as usize % 4;
     ['-', '/', '|', '\\'][eighths]
 }
