@@ -81,8 +81,8 @@ impl std::error::Error for InvalidAction {}
 pub struct CartPole {
     state: [f64; 4],
     elapsed_steps: u32,
-    // Gymnasium's `steps_beyond_terminated`: `None` until the episode first terminates.
-    steps_beyond_terminated: Option<u32>,
+    // Gymnasium's `steps_beyond_terminated is not None`: the episode has terminated before.
+    terminated_once: bool,
     last_action: Option<usize>,
 }
 
@@ -131,12 +131,7 @@ impl CartPole {
     /// Gymnasium has no state before its first reset and refuses to step; here stepping the
     /// new cart is allowed and counts as an episode from that rest state.
     pub fn new() -> Self {
-        CartPole {
-            state: [0.0; 4],
-            elapsed_steps: 0,
-            steps_beyond_terminated: None,
-            last_action: None,
-        }
+        CartPole { state: [0.0; 4], elapsed_steps: 0, terminated_once: false, last_action: None }
     }
 
     // ANCHOR: reset
@@ -166,7 +161,7 @@ impl CartPole {
         );
         self.state = state;
         self.elapsed_steps = 0;
-        self.steps_beyond_terminated = None;
+        self.terminated_once = false;
         self.last_action = None;
     }
 
@@ -228,17 +223,15 @@ impl CartPole {
             || x > Self::X_THRESHOLD
             || theta < -Self::THETA_THRESHOLD_RADIANS
             || theta > Self::THETA_THRESHOLD_RADIANS;
-        let reward = match (terminated, self.steps_beyond_terminated) {
-            (false, _) => 1.0,
-            (true, None) => {
-                // The pole just fell (or the cart left the track): this step still counts.
-                self.steps_beyond_terminated = Some(0);
-                1.0
-            }
-            (true, Some(n)) => {
-                self.steps_beyond_terminated = Some(n.saturating_add(1));
-                0.0
-            }
+        let reward = if !terminated {
+            1.0
+        } else if !self.terminated_once {
+            // The pole just fell (or the cart left the track): this step still counts.
+            self.terminated_once = true;
+            1.0
+        } else {
+            // Gymnasium counts these steps in `steps_beyond_terminated`, but only to warn once.
+            0.0
         };
         self.last_action = Some(action);
         self.elapsed_steps = self.elapsed_steps.saturating_add(1);
