@@ -27,6 +27,7 @@
 
 pub mod adam;
 pub mod autodiff;
+pub mod cartpole;
 pub mod checkpoint;
 pub mod distributions;
 pub mod env;
@@ -42,6 +43,7 @@ pub mod tensor;
 
 pub use adam::Adam;
 pub use autodiff::{Tape, Var, gradcheck};
+pub use cartpole::CartPole;
 pub use distributions::normal;
 pub use distributions::{Distribution, Randomness};
 pub use env::{Action, ActionSpace, Env, Episode, Step, VecEnv};
