@@ -1,6 +1,6 @@
 #!/bin/sh
-# Checks the built book (book/book/*.html, after `mdbook build book`) for two kinds of damage the
-# build itself never reports:
+# Checks the built book (book/book/*.html, after `mdbook build book`) for damage the build itself
+# never reports:
 #
 # 1. Control bytes. A C0 control byte (or DEL) other than newline and tab is never meant to be in
 #    a page; a tab is only meant inside <pre>. They appear when a tool or a Markdown edit turned
@@ -8,8 +8,10 @@
 # 2. Unrendered math. MathJax only typesets TeX between `\( \)`, `\[ \]` and `$$ $$` in the HTML.
 #    Markdown eats one backslash, so the source must say `\\(`; a source `\(` reaches the page as a
 #    bare `(` and its TeX is shown raw. The check therefore reports TeX (`\alpha`, `\frac`, `^{`,
-#    `_{`) in the text outside math, <pre>, <code>, <script> and <style>, a math delimiter closed
+#    `_1`) in the text outside math, <pre>, <code>, <script> and <style>, a math delimiter closed
 #    without being opened, and one left open at the end of its paragraph (or page).
+# 3. Includes that failed: an `{{#include file:anchor}}` whose anchor is gone includes nothing, one
+#    whose file is gone stays in the page as written.
 #
 # Prints file:line: message for each finding and exits with status 1 if there is any.
 # Usage: .ci/check_book.sh [DIR]   (DIR defaults to book/book; only POSIX sh, grep, awk, tr, wc)
@@ -34,6 +36,15 @@ for f in $files; do
     hits=$(LC_ALL=C grep -n "$(printf '[\001-\010\013-\037\177]')" "$f")
     if [ -n "$hits" ]; then
         printf '%s\n' "$hits" | tr '\001-\011\013-\037\177' '?' | sed "s|^|$f:|; s|\$| [control byte, shown as ?]|"
+        status=1
+    fi
+    # mdBook turns an {{#include file:anchor}} whose anchor is missing into an empty listing,
+    # without a warning, and leaves one whose file is missing in the page as it was written,
+    # with an error message but a successful build.
+    if grep -n '<pre><code[^>]*></code></pre>' "$f" | sed "s|^|$f:|; s|\$| [empty listing: an include whose anchor is missing?]|" | grep .; then
+        status=1
+    fi
+    if grep -n '{{#' "$f" | sed "s|^|$f:|; s|\$| [an include mdBook could not resolve]|" | grep .; then
         status=1
     fi
 done
