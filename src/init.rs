@@ -16,8 +16,8 @@ pub enum Init {
     /// PyTorch's `nn.Linear` default: weights and biases uniform in ±1/√fan_in.
     PyTorchDefault,
     /// Orthogonal weights and zero biases, with gain √2 for hidden layers, 0.01 for the
-    /// policy heads and 1 for the value head (the choices of the implementation the documents
-    /// follow, CleanRL's `layer_init`).
+    /// policy heads and 1 for the value head: the choices of CleanRL's `layer_init` (the
+    /// PyTorch write-up uses √2 on every layer, heads included).
     Orthogonal,
 }
 

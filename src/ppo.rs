@@ -53,7 +53,9 @@ pub struct Config {
     pub actor_learning_rate: f32,
     /// Adam's learning rate for the critic.
     pub critic_learning_rate: f32,
-    /// Decay both learning rates linearly to zero over the run.
+    /// Decay both learning rates linearly over the run, as CleanRL does: update `u` of `U`
+    /// uses `1 − (u − 1)/U` times the configured rate, so the last update still uses `1/U` of
+    /// it (the rate would reach zero only after the run).
     pub anneal_learning_rate: bool,
     /// Weight α of the entropy bonus.
     pub entropy_coef: f32,

@@ -319,7 +319,7 @@ pub const OPTIONS: &[Opt] = &[
     field!("--critic-lr", "X", critic_learning_rate, number, display,
         "Adam's learning rate for the critic, above 0"),
     field!("--anneal-lr", "BOOL", anneal_learning_rate, boolean, display,
-        "decay both learning rates linearly to zero over the run: true or false"),
+        "decay both learning rates linearly over the run, to 1/U of their start on the last of U updates: true or false"),
     field!("--entropy-coef", "X", entropy_coef, number, display,
         "weight of the entropy bonus, 0 or more"),
     field!("--max-grad-norm", "X", max_grad_norm, number_or_none, show_optional,
