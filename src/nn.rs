@@ -42,7 +42,8 @@ use crate::autodiff::{
     Softplus, Tanh, Tape, Var,
 };
 use crate::tensor::{Tensor, accumulate_column_sums};
-use rand::{Rng, RngExt};
+use rand::rngs::StdRng;
+use rand::{Rng, RngExt, SeedableRng};
 use rand_distr::StandardNormal;
 use std::fmt;
 
@@ -324,6 +325,10 @@ impl Linear {
                 weight: orthogonal(inputs, outputs, gain, rng),
                 bias: Tensor::zeros(&[outputs]),
             },
+            LayerInit::Zeros => Linear {
+                weight: Tensor::zeros(&[inputs, outputs]),
+                bias: Tensor::zeros(&[outputs]),
+            },
         }
     }
 
@@ -433,6 +438,9 @@ pub enum LayerInit {
     PyTorchDefault,
     /// `gain` times a random orthogonal matrix; zero bias.
     Orthogonal { gain: f32 },
+    /// Every weight and bias zero: a layer that is about to be overwritten (by a checkpoint's
+    /// parameters), built without drawing a random number or decomposing a matrix.
+    Zeros,
 }
 
 /// Gain for hidden layers followed by ReLU: it makes up for ReLU zeroing half of each
@@ -668,15 +676,34 @@ impl Actor {
     /// # Panics
     /// If a size is zero, `action_scale` is not positive, or a log-std clamp range is empty.
     pub fn new<R: Rng + ?Sized>(config: &ActorConfig, rng: &mut R) -> Actor {
+        Actor::build(config, |gain| config.init.layer(gain), rng)
+    }
+
+    /// An actor of `config`'s shape with zero weights, to load parameters into. A
+    /// loader would overwrite the random weights of [`Actor::new`], and the orthogonal ones
+    /// cost QR decompositions, O(H³) for a width H: minutes for a width of 2048.
+    ///
+    /// # Panics
+    /// As [`Actor::new`].
+    pub fn zeroed(config: &ActorConfig) -> Actor {
+        Actor::build(config, |_| LayerInit::Zeros, &mut StdRng::seed_from_u64(0))
+    }
+
+    /// The actor of `config`, each layer initialized as `layer(gain)` says.
+    fn build<R: Rng + ?Sized>(
+        config: &ActorConfig,
+        layer: impl Fn(f32) -> LayerInit,
+        rng: &mut R,
+    ) -> Actor {
         assert!(
             config.obs_size > 0 && config.action_size > 0 && !config.hidden.contains(&0),
             "actor sizes must be positive: {config:?}"
         );
         assert!(config.action_scale > 0.0, "action_scale must be positive: {config:?}");
         let sizes = layer_sizes(config.obs_size, &config.hidden);
-        let trunk = Mlp::new(&sizes, config.activation, config.init.layer(HIDDEN_GAIN), rng);
+        let trunk = Mlp::new(&sizes, config.activation, layer(HIDDEN_GAIN), rng);
         let width = *sizes.last().expect("sizes holds obs_size");
-        let head_init = config.init.layer(POLICY_HEAD_GAIN);
+        let head_init = layer(POLICY_HEAD_GAIN);
         let mean_head = Linear::new(width, config.action_size, head_init, rng);
         let std_head = match config.std {
             StdParam::Softplus => {
@@ -830,14 +857,30 @@ impl Critic {
     /// # Panics
     /// If a size is zero.
     pub fn new<R: Rng + ?Sized>(config: &CriticConfig, rng: &mut R) -> Critic {
+        Critic::build(config, |gain| config.init.layer(gain), rng)
+    }
+
+    /// A critic of `config`'s shape with zero weights, as [`Actor::zeroed`].
+    ///
+    /// # Panics
+    /// As [`Critic::new`].
+    pub fn zeroed(config: &CriticConfig) -> Critic {
+        Critic::build(config, |_| LayerInit::Zeros, &mut StdRng::seed_from_u64(0))
+    }
+
+    fn build<R: Rng + ?Sized>(
+        config: &CriticConfig,
+        layer: impl Fn(f32) -> LayerInit,
+        rng: &mut R,
+    ) -> Critic {
         assert!(
             config.obs_size > 0 && !config.hidden.contains(&0),
             "critic sizes must be positive: {config:?}"
         );
         let sizes = layer_sizes(config.obs_size, &config.hidden);
-        let trunk = Mlp::new(&sizes, config.activation, config.init.layer(HIDDEN_GAIN), rng);
+        let trunk = Mlp::new(&sizes, config.activation, layer(HIDDEN_GAIN), rng);
         let width = *sizes.last().expect("sizes holds obs_size");
-        let head = Linear::new(width, 1, config.init.layer(VALUE_HEAD_GAIN), rng);
+        let head = Linear::new(width, 1, layer(VALUE_HEAD_GAIN), rng);
         Critic { config: config.clone(), trunk, head }
     }
 
