@@ -630,9 +630,15 @@ fn located(message: &str, given: &[Given]) -> String {
 fn with_flags(message: &str) -> String {
     let mut out = String::new();
     let mut word = String::new();
+    // The first word is the field at fault; later words are fields only if they are spelled
+    // like one (`num_envs`): "log-std init 89" speaks of σ's initial value, not of `--init`.
     let flush = |word: &mut String, out: &mut String| {
         let flag = OPTIONS.iter().find_map(|o| match o.action {
-            Action::Field { name, .. } if name == word => Some(o.flag),
+            Action::Field { name, .. }
+                if name == word && (out.is_empty() || word.contains('_')) =>
+            {
+                Some(o.flag)
+            }
             _ => None,
         });
         out.push_str(flag.unwrap_or(word));
