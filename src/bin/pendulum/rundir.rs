@@ -26,6 +26,7 @@ pub struct RunDir {
 }
 
 impl RunDir {
+    // ANCHOR: take
     /// Creates `path` if needed, locks it, and removes every one of `files` (and their
     /// temporary files) that an earlier run left.
     ///
@@ -71,6 +72,7 @@ impl RunDir {
         }
         Ok(RunDir { path: path.to_path_buf(), _lock: lock })
     }
+    // ANCHOR_END: take
 
     /// The path of the run's file `name`.
     pub fn file(&self, name: &str) -> PathBuf {
