@@ -74,10 +74,9 @@ fn paths_may_hold_any_bytes_and_other_values_must_be_utf8() {
 
 /// Runs `args` with standard output a pipe whose reader has already gone.
 fn with_closed_stdout(args: &[OsString]) -> Output {
-    let mut child =
-        binary().args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-    drop(child.stdout.take());
-    child.wait_with_output().unwrap()
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    binary().args(args).stdout(writer).output().unwrap()
 }
 
 #[test]
