@@ -27,7 +27,7 @@ mod fields;
 pub use atomic::{is_temporary_of, write_atomic};
 
 use crate::gae::TimeLimit;
-use crate::nn::{Activation, Actor, ActorConfig, Critic, CriticConfig, Init, StdParam};
+use crate::nn::{Activation, Actor, ActorConfig, Critic, CriticConfig, Init, PolicyHead, StdParam};
 use crate::ppo::Config;
 use fields::{Reader, Writer, to_u32};
 use std::fmt;
@@ -304,6 +304,7 @@ pub fn decode(bytes: &[u8]) -> Result<Checkpoint, Problem> {
         hidden: r.sizes()?,
         std: config.std_param,
         init: config.init,
+        head: PolicyHead::Gaussian { squash_mean: true },
     };
     let critic_config = CriticConfig {
         obs_size: r.u32()? as usize,
@@ -449,6 +450,7 @@ fn write_config(w: &mut Writer, c: &Config) {
     let (kind, init, clamp) = match c.std_param {
         StdParam::Softplus => (0, 0.0, None),
         StdParam::LogStd { init, clamp } => (1, init, clamp),
+        StdParam::LogStdHead { clamp } => (2, 0.0, Some(clamp)),
     };
     w.u8(kind);
     w.f32(init);
@@ -493,6 +495,7 @@ fn read_config(r: &mut Reader) -> Result<Config, Problem> {
     let std_param = match std_kind {
         0 => StdParam::Softplus,
         1 => StdParam::LogStd { init: log_std_init, clamp: has_clamp.then_some((low, high)) },
+        2 if has_clamp => StdParam::LogStdHead { clamp: (low, high) },
         other => return Err(Problem::Malformed(format!("σ parametrization code {other}"))),
     };
     let init = match r.u8()? {
