@@ -1,10 +1,10 @@
 //! `pendulum eval`: loads a checkpoint, runs the deterministic policy, prints the final line;
 //! with `--render` on a terminal, animates the episodes first.
 
-use crate::options::{EVAL_EPISODES, Eval, RENDER_EPISODES};
+use crate::options::{EVAL_EPISODES, Eval, MAX_WIDTH, RENDER_EPISODES};
 use crate::render::{self, Outcome};
-use crate::{Failure, final_line};
-use ppo::checkpoint::{self, sizes_of};
+use crate::{Failure, final_line, output, terminal};
+use ppo::checkpoint::{self, size_limit, sizes_of};
 use ppo::ppo::evaluate;
 use ppo::{Env, Pendulum};
 use std::io::IsTerminal;
@@ -15,15 +15,18 @@ use std::io::IsTerminal;
 /// A one-line message: the checkpoint cannot be loaded or is not for the pendulum, or the
 /// animation was interrupted.
 pub fn run(eval: Eval) -> Result<(), Failure> {
-    let loaded = checkpoint::load(&eval.checkpoint).map_err(|e| e.to_string())?;
-    let actor = &loaded.actor;
     let env = Pendulum::new();
+    // No checkpoint of the networks the options can build is larger than this.
+    let limit = size_limit(env.obs_size(), 1, MAX_WIDTH);
+    let loaded = checkpoint::load(&eval.checkpoint, limit)
+        .map_err(|e| e.message_with(&terminal::path(&e.path)))?;
+    let actor = &loaded.actor;
     let a = actor.config();
     if a.obs_size != env.obs_size() || a.action_size != 1 || a.action_scale != Pendulum::MAX_TORQUE
     {
         return Err(Failure::from(format!(
             "checkpoint {}: its actor ({}, actions scaled to ±{}) does not fit Pendulum-v1 ({} observations, 1 action in ±{})",
-            eval.checkpoint.display(),
+            terminal::path(&eval.checkpoint),
             sizes_of(&a.hidden, a.obs_size, a.action_size),
             a.action_scale,
             env.obs_size(),
@@ -37,12 +40,13 @@ pub fn run(eval: Eval) -> Result<(), Failure> {
     let seed = eval.seed.unwrap_or(ppo::ppo::evaluation_seed(loaded.config.seed));
     if eval.render
         && std::io::stdout().is_terminal()
-        && let Outcome::Interrupted { episode } = render::animate(actor, episodes, seed)
+        && let Outcome::Interrupted { episode, signal } = render::animate(actor, episodes, seed)
     {
-        let message = format!("interrupted during episode {episode} of {episodes}");
-        return Err(Failure { message, status: 130 });
+        let message =
+            format!("interrupted by {} during episode {episode} of {episodes}", signal.name());
+        return Err(Failure { message: Some(message), status: signal.exit_status() });
     }
     let envs = (0..episodes).map(|_| Pendulum::new()).collect();
-    println!("{}", final_line(&evaluate(actor, envs, seed)));
+    output::println(&final_line(&evaluate(actor, envs, seed)))?;
     Ok(())
 }

@@ -5,10 +5,13 @@
 //! field of the training [`Config`] has an [`Action::Field`] entry that can both set it from
 //! text and print it as text, so what a run writes is exactly what a later run reads.
 
+use crate::terminal;
 use ppo::gae::TimeLimit;
 use ppo::nn::{Init, StdParam};
 use ppo::ppo::Config;
+use std::ffi::{OsStr, OsString};
 use std::fmt::Write as _;
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 /// Which command an option belongs to.
@@ -29,6 +32,9 @@ pub struct Opt {
     pub help: &'static str,
     pub scope: Scope,
     pub action: Action,
+    /// The largest value a count may take, checked before the value is used and stated by
+    /// `--help`: a bound that no real run needs but that keeps every run finite.
+    pub max: Option<usize>,
 }
 
 /// What an option does.
@@ -43,6 +49,11 @@ pub enum Action {
     Setting {
         default: &'static str,
         apply: fn(&mut Settings, &str) -> Result<(), String>,
+    },
+    /// Sets a path, which may hold any bytes the system allows (not only UTF-8).
+    Path {
+        default: &'static str,
+        apply: fn(&mut Settings, PathBuf) -> Result<(), String>,
     },
     /// `--preset`: chooses the starting config, before every other option is applied.
     Preset,
@@ -122,19 +133,29 @@ pub struct Eval {
 pub const EVAL_EPISODES: usize = 100;
 /// ... and with `--render`, where each episode takes ten seconds to watch.
 pub const RENDER_EPISODES: usize = 5;
-/// Limits that keep a typo from asking for more memory than a machine has.
-const MAX_WIDTH: usize = 4096;
+/// Limits that keep a typo from asking for more memory or time than a machine has. The
+/// widest networks bound what loading a checkpoint may read, too.
+pub const MAX_WIDTH: usize = 4096;
 const MAX_ENVS: usize = 4096;
 const MAX_ROLLOUT: usize = 1_000_000;
+/// Ten thousand times the default budget: days of training.
+const MAX_TIMESTEPS: usize = 1_000_000_000;
+const MAX_EPOCHS: usize = 1000;
 const MAX_EPISODES: usize = 100_000;
+/// A `config.txt` is under 1 KiB; a file of more than this is not a config file.
+const MAX_CONFIG_BYTES: u64 = 64 * 1024;
 
 fn whole(value: &str) -> Result<usize, String> {
     value.parse().map_err(|_| format!("expected a whole number, got '{value}'"))
 }
 
-fn whole_at_most(value: &str, max: usize) -> Result<usize, String> {
-    let n = whole(value)?;
-    if n > max { Err(format!("must be at most {max}, got {n}")) } else { Ok(n) }
+/// Refuses a whole number above `max`, however many digits it has.
+fn at_most(value: &str, max: usize) -> Result<(), String> {
+    let digits = !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit());
+    if digits && value.parse::<usize>().map_or(true, |n| n > max) {
+        return Err(format!("must be at most {max}, got {value}"));
+    }
+    Ok(())
 }
 
 fn seed(value: &str) -> Result<u64, String> {
@@ -260,8 +281,17 @@ fn show_init(value: &Init) -> String {
 // ANCHOR: field
 /// An option that sets the field `$field` of `Config`: `$parse` reads it from text, `$show`
 /// writes it back in the same form.
+/// With `max = N`, a count of at most N.
 macro_rules! field {
     ($flag:literal, $value:literal, $field:ident, $parse:expr, $show:expr, $help:literal) => {
+        field!(@ $flag, $value, $field, $parse, $show, None, $help)
+    };
+    ($flag:literal, $value:literal, $field:ident, $parse:expr, $show:expr, max = $max:expr,
+        $help:literal) => {
+        field!(@ $flag, $value, $field, $parse, $show, Some($max), $help)
+    };
+    (@ $flag:literal, $value:literal, $field:ident, $parse:expr, $show:expr, $max:expr,
+        $help:literal) => {
         Opt {
             flag: $flag,
             value: $value,
@@ -272,6 +302,7 @@ macro_rules! field {
                 show: |c| $show(&c.$field),
                 set: |c, v| $parse(v).map(|x| c.$field = x),
             },
+            max: $max,
         }
     };
 }
@@ -281,21 +312,21 @@ macro_rules! field {
 /// The option table: the single place that knows every flag.
 #[rustfmt::skip] // a table reads best as one: rustfmt would give every argument its own line
 pub const OPTIONS: &[Opt] = &[
-    Opt { flag: "--preset", value: "NAME", scope: Scope::Train, action: Action::Preset,
+    Opt { max: None, flag: "--preset", value: "NAME", scope: Scope::Train, action: Action::Preset,
         help: "starting hyperparameters: 'default' (solves Pendulum) or 'seed' (the documents' table); every other option overrides it, wherever it appears" },
-    Opt { flag: "--config", value: "FILE", scope: Scope::Train, action: Action::ConfigFile,
+    Opt { max: None, flag: "--config", value: "FILE", scope: Scope::Train, action: Action::ConfigFile,
         help: "read options from FILE, one '--flag value' per line ('#' starts a comment), as if given here; a run's config.txt is such a file, so 'pendulum --config runs/X/config.txt' repeats run X exactly" },
     field!("--seed", "N", seed, seed, display,
         "seed of the run's one random generator: same seed and options, same run, bit for bit"),
-    field!("--total-timesteps", "N", total_timesteps, whole, display,
+    field!("--total-timesteps", "N", total_timesteps, whole, display, max = MAX_TIMESTEPS,
         "environment steps to train for, over all environments (rounded up to whole rollouts)"),
-    field!("--num-envs", "N", num_envs, |v| whole_at_most(v, MAX_ENVS), display,
+    field!("--num-envs", "N", num_envs, whole, display, max = MAX_ENVS,
         "environments stepped together"),
-    field!("--rollout-steps", "N", rollout_steps, |v| whole_at_most(v, MAX_ROLLOUT), display,
+    field!("--rollout-steps", "N", rollout_steps, whole, display, max = MAX_ROLLOUT,
         "steps collected from each environment per update; a rollout is num-envs × rollout-steps transitions"),
-    field!("--epochs", "N", epochs, whole, display,
+    field!("--epochs", "N", epochs, whole, display, max = MAX_EPOCHS,
         "passes over each rollout"),
-    field!("--batch-size", "N", minibatch_size, whole, display,
+    field!("--batch-size", "N", minibatch_size, whole, display, max = MAX_ROLLOUT,
         "transitions per gradient step (minibatch), at most one rollout"),
     field!("--gamma", "X", gamma, number, display,
         "discount factor γ, in [0, 1]"),
@@ -303,7 +334,7 @@ pub const OPTIONS: &[Opt] = &[
         "GAE's λ, in [0, 1]: 0 trusts the critic, 1 the observed returns"),
     field!("--clip-epsilon", "X", clip_epsilon, number, display,
         "clip range ε of the probability ratio, above 0"),
-    Opt { flag: "--learning-rate", value: "X", scope: Scope::Train,
+    Opt { max: None, flag: "--learning-rate", value: "X", scope: Scope::Train,
         help: "sets both --actor-lr and --critic-lr",
         action: Action::Setting { default: "", apply: |s, v| {
             let rate = number(v)?;
@@ -332,49 +363,49 @@ pub const OPTIONS: &[Opt] = &[
         "an episode cut off at 200 steps is 'bootstrap'ped from the critic or treated 'as-terminal'"),
     field!("--reward-scale", "X", reward_scale, number, display,
         "factor applied to rewards for learning, above 0 (reported returns are unscaled)"),
-    field!("--hidden-size", "N", hidden_size, |v| whole_at_most(v, MAX_WIDTH), display,
+    field!("--hidden-size", "N", hidden_size, whole, display, max = MAX_WIDTH,
         "width of the two hidden layers of both networks"),
     field!("--std", "KIND", std_param, std_param, show_std_param,
         "the actor's σ: 'softplus' (a head on the network, σ depends on the state), 'log-std[,init=X][,clamp=LO:HI|none]' (a learned log σ, the same in every state; init 0 and clamp -20:2 unless given) or 'log-std-head[,clamp=LO:HI]' (a head giving log σ, clamped, -20:2 unless given)"),
     field!("--init", "KIND", init, init, show_init,
         "weight initialization: 'pytorch' (uniform, PyTorch's default) or 'orthogonal'"),
-    Opt { flag: "--out", value: "DIR", scope: Scope::Train,
-        help: "directory for the run's files (created if needed; files in it are replaced)",
-        action: Action::Setting { default: "runs/<preset>-seed<N>-<time>", apply: |s, v| {
-            if v.is_empty() {
+    Opt { max: None, flag: "--out", value: "DIR", scope: Scope::Train,
+        help: "directory for the run's files, created if needed; an earlier run's files in it are replaced; one that another run is using, or that holds other files, is refused",
+        action: Action::Path { default: "runs/<preset>-seed<N>-<time>", apply: |s, v| {
+            if v.as_os_str().is_empty() {
                 return Err("expected a directory, got ''".into());
             }
-            s.out = Some(PathBuf::from(v));
+            s.out = Some(v);
             Ok(())
         } } },
-    Opt { flag: "--quiet", value: "", scope: Scope::Train,
+    Opt { max: None, flag: "--quiet", value: "", scope: Scope::Train,
         help: "print only the final line",
         action: Action::Setting { default: "off", apply: |s, _| { s.quiet = true; Ok(()) } } },
 
-    Opt { flag: "--checkpoint", value: "PATH", scope: Scope::Eval,
+    Opt { max: None, flag: "--checkpoint", value: "PATH", scope: Scope::Eval,
         help: "the policy.ckpt to evaluate (required)",
-        action: Action::Setting { default: "", apply: |s, v| {
-            s.checkpoint = Some(PathBuf::from(v));
+        action: Action::Path { default: "", apply: |s, v| {
+            s.checkpoint = Some(v);
             Ok(())
         } } },
-    Opt { flag: "--episodes", value: "N", scope: Scope::Eval,
-        help: "episodes to run, 1 or more",
+    Opt { max: Some(MAX_EPISODES), flag: "--episodes", value: "N", scope: Scope::Eval,
+        help: "episodes to run",
         action: Action::Setting { default: "100, or 5 with --render", apply: |s, v| {
-            match whole_at_most(v, MAX_EPISODES)? {
+            match whole(v)? {
                 0 => Err("must be at least 1".into()),
                 n => { s.episodes = Some(n); Ok(()) }
             }
         } } },
-    Opt { flag: "--render", value: "", scope: Scope::Eval,
+    Opt { max: None, flag: "--render", value: "", scope: Scope::Eval,
         help: "on a terminal, animate each episode at 20 frames per second; Ctrl-C stops",
         action: Action::Setting { default: "off", apply: |s, _| { s.render = true; Ok(()) } } },
-    Opt { flag: "--seed", value: "N", scope: Scope::Eval,
+    Opt { max: None, flag: "--seed", value: "N", scope: Scope::Eval,
         help: "seed of the episodes' starting states",
         action: Action::Setting { default: "the one the training run's final evaluation used",
             apply: |s, v| seed(v).map(|n| s.eval_seed = Some(n)) } },
 
-    Opt { flag: "--help", value: "", scope: Scope::Both, help: "print this help", action: Action::Help },
-    Opt { flag: "--version", value: "", scope: Scope::Both, help: "print the version", action: Action::Version },
+    Opt { max: None, flag: "--help", value: "", scope: Scope::Both, help: "print this help", action: Action::Help },
+    Opt { max: None, flag: "--version", value: "", scope: Scope::Both, help: "print the version", action: Action::Version },
 ];
 // ANCHOR_END: options
 
@@ -392,20 +423,38 @@ impl Opt {
 struct Given {
     origin: String,
     opt: &'static Opt,
-    value: String,
+    value: OsString,
 }
 
-/// Reads the arguments (without the program name).
+impl Given {
+    /// The value as text: every option but a path's takes UTF-8.
+    fn text(&self) -> Result<&str, String> {
+        self.value.to_str().ok_or_else(|| {
+            format!(
+                "{}{}: '{}' is not valid UTF-8",
+                self.origin,
+                self.opt.flag,
+                terminal::os(&self.value)
+            )
+        })
+    }
+}
+
+/// Reads the arguments (without the program name). Where an option is given more than once,
+/// the last one wins: each is applied in turn, the lines of a `--config` file where the
+/// `--config` is (the preset excepted, which is applied first).
 ///
 /// # Errors
 /// A one-line message naming the option and what is wrong with it.
-pub fn parse(args: &[String]) -> Result<Command, String> {
-    let (command, args) = match args.first().map(String::as_str) {
+pub fn parse(args: &[OsString]) -> Result<Command, String> {
+    let first = args.first().map(|a| a.as_os_str());
+    let (command, args) = match first.and_then(OsStr::to_str) {
         Some("train") => (Scope::Train, &args[1..]),
         Some("eval") => (Scope::Eval, &args[1..]),
-        Some(first) if !first.starts_with('-') => {
+        _ if first.is_some_and(|f| !f.as_encoded_bytes().starts_with(b"-")) => {
             return Err(format!(
-                "unknown command '{first}': the commands are 'train' (the default) and 'eval'"
+                "unknown command '{}': the commands are 'train' (the default) and 'eval'",
+                terminal::os(first.unwrap_or_default())
             ));
         }
         _ => (Scope::Train, args),
@@ -413,24 +462,42 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
     let mut given = Vec::new();
     let mut i = 0;
     while i < args.len() {
-        let arg = &args[i];
-        let (flag, inline) = match arg.split_once('=') {
-            Some((flag, value)) if flag.starts_with("--") => (flag, Some(value.to_string())),
-            _ => (arg.as_str(), None),
+        let arg = args[i].as_os_str();
+        let bytes = arg.as_encoded_bytes();
+        // `--flag=value`: split at the first `=`, which is ASCII, so both halves are still
+        // valid OS strings.
+        let (flag, inline) = match bytes.iter().position(|&b| b == b'=') {
+            Some(at) if bytes.starts_with(b"--") => {
+                // SAFETY: both halves are split at an ASCII byte of a valid OS string.
+                let (flag, value) = unsafe {
+                    (
+                        OsStr::from_encoded_bytes_unchecked(&bytes[..at]),
+                        OsStr::from_encoded_bytes_unchecked(&bytes[at + 1..]),
+                    )
+                };
+                (flag, Some(value.to_os_string()))
+            }
+            _ => (arg, None),
         };
+        let flag = flag.to_str().ok_or_else(|| match bytes.starts_with(b"--") {
+            true => format!("unknown option '{}'", terminal::os(flag)),
+            false => {
+                format!("unexpected argument '{}' (options start with '--')", terminal::os(flag))
+            }
+        })?;
         let flag = if flag == "-h" { "--help" } else { flag };
         let opt = find(flag, command)?;
         let value = if opt.is_switch() {
             if inline.is_some() {
                 return Err(format!("{} takes no value", opt.flag));
             }
-            String::new()
+            OsString::new()
         } else if let Some(value) = inline {
             value
         } else {
             i += 1;
             match args.get(i) {
-                Some(value) if !value.starts_with("--") => value.clone(),
+                Some(value) if !value.as_encoded_bytes().starts_with(b"--") => value.clone(),
                 _ => return Err(format!("{} needs a value ({})", opt.flag, opt.value)),
             }
         };
@@ -445,7 +512,7 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
 
     let preset = match given.iter().rev().find(|g| matches!(g.opt.action, Action::Preset)) {
         None => Preset::Default,
-        Some(g) => match g.value.as_str() {
+        Some(g) => match g.text()? {
             "default" => Preset::Default,
             "seed" => Preset::Seed,
             other => {
@@ -467,9 +534,17 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
         eval_seed: None,
     };
     for g in &given {
+        let text = || -> Result<&str, String> {
+            let text = g.text()?;
+            if let Some(max) = g.opt.max {
+                at_most(text, max).map_err(|e| format!("{}{}: {e}", g.origin, g.opt.flag))?;
+            }
+            Ok(text)
+        };
         let result = match g.opt.action {
-            Action::Field { set, .. } => set(&mut settings.config, &g.value),
-            Action::Setting { apply, .. } => apply(&mut settings, &g.value),
+            Action::Field { set, .. } => set(&mut settings.config, text()?),
+            Action::Setting { apply, .. } => apply(&mut settings, text()?),
+            Action::Path { apply, .. } => apply(&mut settings, PathBuf::from(&g.value)),
             _ => Ok(()),
         };
         result.map_err(|e| format!("{}{}: {e}", g.origin, g.opt.flag))?;
@@ -564,9 +639,15 @@ fn located(message: &str, given: &[Given]) -> String {
 fn with_flags(message: &str) -> String {
     let mut out = String::new();
     let mut word = String::new();
+    // The first word is the field at fault; later words are fields only if they are spelled
+    // like one (`num_envs`): "log-std init 89" speaks of σ's initial value, not of `--init`.
     let flush = |word: &mut String, out: &mut String| {
         let flag = OPTIONS.iter().find_map(|o| match o.action {
-            Action::Field { name, .. } if name == word => Some(o.flag),
+            Action::Field { name, .. }
+                if name == word && (out.is_empty() || word.contains('_')) =>
+            {
+                Some(o.flag)
+            }
             _ => None,
         });
         out.push_str(flag.unwrap_or(word));
@@ -584,19 +665,39 @@ fn with_flags(message: &str) -> String {
     out
 }
 
+// ANCHOR: read_config_file
 /// The options in a config file, each tagged with its file and line for messages. Only
 /// hyperparameters may appear: a file that set `--out` would make every reuse overwrite the
-/// run it came from.
+/// run it came from. The file is read up to a size limit (so `/dev/zero` is refused, not read
+/// forever); a byte-order mark and any line ending (`\n`, `\r\n`, a lone `\r`) are
+/// accepted, as editors on every system write them.
 fn read_config_file(path: &Path) -> Result<Vec<Given>, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("--config: cannot read {}: {e}", path.display()))?;
+    let shown = terminal::path(path);
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|file| file.take(MAX_CONFIG_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(|e| format!("--config: cannot read {shown}: {e}"))?;
+    if bytes.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(format!(
+            "--config: {shown} is larger than {} KiB, too large for a config file",
+            MAX_CONFIG_BYTES / 1024
+        ));
+    }
+    let lines = |text: &str| -> Vec<String> {
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text).replace("\r\n", "\n");
+        text.split(['\n', '\r']).map(String::from).collect()
+    };
+    let text = std::str::from_utf8(&bytes).map_err(|e| {
+        let valid = std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or_default();
+        format!("{shown} line {}: not UTF-8 text", lines(valid).len())
+    })?;
     let mut given = Vec::new();
-    for (number, line) in text.lines().enumerate() {
+    for (number, line) in lines(text).iter().enumerate() {
+        let origin = format!("{shown} line {}: ", number + 1);
         let line = line.split('#').next().unwrap_or("").trim();
         if line.is_empty() {
             continue;
         }
-        let origin = format!("{} line {}: ", path.display(), number + 1);
         let (flag, value) = match line.split_once(|c: char| c.is_whitespace() || c == '=') {
             Some((flag, value)) => (flag, value.trim()),
             None => (line, ""),
@@ -610,10 +711,11 @@ fn read_config_file(path: &Path) -> Result<Vec<Given>, String> {
         if value.is_empty() {
             return Err(format!("{origin}{flag} needs a value ({})", opt.value));
         }
-        given.push(Given { origin, opt, value: value.to_string() });
+        given.push(Given { origin, opt, value: value.into() });
     }
     Ok(given)
 }
+// ANCHOR_END: read_config_file
 
 // ANCHOR: config_file_text
 /// The `config.txt` of a run: every field of `config`, one `--flag value` per line, which
@@ -641,7 +743,8 @@ pub fn help_text() -> String {
          pendulum [train] [OPTIONS]      train, then print 'final eval: mean return X ± Y over N episodes'\n  \
          pendulum eval --checkpoint PATH [--episodes N] [--render] [--seed N]\n\n\
          A run writes config.txt, metrics.csv, learning_curve.svg and policy.ckpt to its directory.\n\
-         Bad options exit with status 2, failures during a run with status 1.\n",
+         Bad options exit with status 2, failures during a run with status 1, Ctrl-C with 130.\n\
+         An option given twice takes its last value (a --config file's lines count where it is).\n",
     );
     let (default, seed) = (Config::default(), Config::seed());
     for (title, scope) in [("Training options", Scope::Train), ("Evaluation options", Scope::Eval)]
@@ -655,13 +758,19 @@ pub fn help_text() -> String {
                 Action::Field { show, .. } => {
                     format!("[default: {}; seed preset: {}]", show(&default), show(&seed))
                 }
-                Action::Setting { default, .. } if !default.is_empty() => {
+                Action::Setting { default, .. } | Action::Path { default, .. }
+                    if !default.is_empty() =>
+                {
                     format!("[default: {default}]")
                 }
                 Action::Preset => "[default: default]".to_string(),
                 _ => String::new(),
             };
-            write_option(&mut text, opt, opt.help, &shown);
+            let help = match opt.max {
+                Some(max) => format!("{}, 1 to {max}", opt.help),
+                None => opt.help.to_string(),
+            };
+            write_option(&mut text, opt, &help, &shown);
         }
     }
     text.push_str("\nOther options:\n");
@@ -704,8 +813,8 @@ fn write_option(text: &mut String, opt: &Opt, description: &str, default: &str) 
 mod tests {
     use super::*;
 
-    fn args(line: &str) -> Vec<String> {
-        line.split_whitespace().map(String::from).collect()
+    fn args(line: &str) -> Vec<OsString> {
+        line.split_whitespace().map(OsString::from).collect()
     }
 
     fn train(line: &str) -> Train {
@@ -815,7 +924,7 @@ mod tests {
         let path =
             std::env::temp_dir().join(format!("pendulum-options-{}.txt", std::process::id()));
         std::fs::write(&path, config_file_text(Preset::Seed, &config)).unwrap();
-        let read = parse(&["--config".to_string(), path.display().to_string()]);
+        let read = parse(&["--config".into(), path.clone().into_os_string()]);
         std::fs::remove_file(&path).unwrap();
         match read {
             Ok(Command::Train(run)) => {
@@ -871,6 +980,19 @@ mod tests {
             ("--total-timesteps 0", "--total-timesteps must be at least 1"),
             ("--entropy-coef nan", "--entropy-coef must be zero or positive, got NaN"),
             ("--hidden-size 100000", "--hidden-size: must be at most 4096, got 100000"),
+            (
+                "--epochs 18446744073709551615",
+                "--epochs: must be at most 1000, got 18446744073709551615",
+            ),
+            (
+                "--total-timesteps 99999999999999999999999",
+                "--total-timesteps: must be at most 1000000000, got 99999999999999999999999",
+            ),
+            ("--batch-size 1000001", "--batch-size: must be at most 1000000, got 1000001"),
+            (
+                "eval --checkpoint x --episodes 100001",
+                "--episodes: must be at most 100000, got 100001",
+            ),
             ("--preset fast", "--preset: expected 'default' or 'seed', got 'fast'"),
             (
                 "--time-limit never",
@@ -911,6 +1033,99 @@ mod tests {
         let message = error(&format!("--config {} --gamma 3", path.display()));
         std::fs::remove_file(&path).unwrap();
         assert_eq!(message, "--gamma must be in [0, 1], got 3");
+    }
+
+    #[test]
+    fn the_last_of_a_repeated_option_wins() {
+        let run =
+            train("--seed 3 --gamma 0.5 --seed 4 --preset seed --preset default --quiet --quiet");
+        assert_eq!((run.config.seed, run.config.gamma, run.preset), (4, 0.5, Preset::Default));
+        let path = std::env::temp_dir().join(format!("pendulum-last-{}.txt", std::process::id()));
+        std::fs::write(&path, "--seed 5\n--gamma 0.7\n").unwrap();
+        let run = train(&format!("--seed 9 --config {} --gamma 0.8", path.display()));
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!((run.config.seed, run.config.gamma), (5, 0.8));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn paths_take_any_bytes_and_other_values_must_be_utf8() {
+        use std::os::unix::ffi::OsStringExt;
+        let odd = OsString::from_vec(b"/tmp/\xe9t\xff".to_vec());
+        let mut line = args("eval --checkpoint");
+        line.push(odd.clone());
+        match parse(&line) {
+            Ok(Command::Eval(eval)) => assert_eq!(eval.checkpoint.as_os_str(), odd),
+            other => panic!("{other:?}"),
+        }
+        let mut inline = OsString::from("--out=");
+        inline.push(&odd);
+        match parse(&[inline]) {
+            Ok(Command::Train(run)) => assert_eq!(run.out.unwrap().as_os_str(), odd),
+            other => panic!("{other:?}"),
+        }
+        let bad = |args: &[OsString]| match parse(args) {
+            Err(message) => message,
+            Ok(other) => panic!("{other:?}"),
+        };
+        let value = OsString::from_vec(b"1\xff".to_vec());
+        assert_eq!(bad(&["--seed".into(), value.clone()]), "--seed: '1\\xff' is not valid UTF-8");
+        let mut flag = OsString::from("--se");
+        flag.push(&value);
+        assert_eq!(bad(&[flag]), "unknown option '--se1\\xff'");
+        assert!(bad(&[value]).starts_with("unknown command '1\\xff'"));
+    }
+
+    #[test]
+    fn config_files_may_have_a_bom_and_any_line_endings() {
+        let path =
+            std::env::temp_dir().join(format!("pendulum-endings-{}.txt", std::process::id()));
+        for text in [
+            "\u{feff}--seed 5\r\n--gamma 0.7\r\n",
+            "--seed 5\r--gamma 0.7\r",
+            "\u{feff}# old Mac\r--seed 5\r\r--gamma 0.7",
+        ] {
+            std::fs::write(&path, text).unwrap();
+            let run = train(&format!("--config {}", path.display()));
+            assert_eq!((run.config.seed, run.config.gamma), (5, 0.7), "{text:?}");
+        }
+        // Line numbers count every kind of line ending.
+        std::fs::write(&path, "--seed 5\r\n\r--gamma 7\n").unwrap();
+        let message = error(&format!("--config {}", path.display()));
+        assert_eq!(message, format!("{} line 3: --gamma must be in [0, 1], got 7", path.display()));
+        std::fs::write(&path, b"--seed 5\n--gamma \xff\n").unwrap();
+        let message = error(&format!("--config {}", path.display()));
+        assert_eq!(message, format!("{} line 2: not UTF-8 text", path.display()));
+        std::fs::write(&path, vec![b'#'; 64 * 1024 + 1]).unwrap();
+        let message = error(&format!("--config {}", path.display()));
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(
+            message,
+            format!(
+                "--config: {} is larger than 64 KiB, too large for a config file",
+                path.display()
+            )
+        );
+        #[cfg(unix)]
+        assert_eq!(
+            error("--config /dev/zero"),
+            "--config: /dev/zero is larger than 64 KiB, too large for a config file"
+        );
+    }
+
+    #[test]
+    fn every_count_states_its_bound_in_the_help() {
+        let help = help_text().replace(&format!("\n{:26}", ""), " ");
+        for opt in OPTIONS {
+            if let Some(max) = opt.max {
+                assert!(
+                    help.contains(&format!("{}, 1 to {max}", opt.help)),
+                    "{} in\n{help}",
+                    opt.flag
+                );
+            }
+        }
+        assert!(help.contains("An option given twice takes its last value"), "{help}");
     }
 
     #[test]

@@ -6,15 +6,16 @@
 //! (`ESC [2K`) and rewritten. The environment steps every 0.05 s, so 20 frames per second is
 //! real time.
 //!
-//! **Ctrl-C.** The terminal is never put in raw mode or on the alternate screen; the only
+//! **Signals.** The terminal is never put in raw mode or on the alternate screen; the only
 //! change is a hidden cursor, so that it does not flicker across the frame. To show it again
-//! even on Ctrl-C, the animation installs a handler for SIGINT through the C library's
-//! `signal` function, which every Unix program links already (so no crate is needed). The
-//! handler only sets a flag, the one thing a signal handler may safely do; the animation
-//! checks the flag between frames, at most 50 ms later, restores the cursor and the previous
-//! handler, and stops. Elsewhere than Unix the cursor is left visible and Ctrl-C keeps its
-//! default meaning, so there is nothing to restore.
+//! however the animation is left, it catches SIGINT (Ctrl-C), SIGTERM, SIGQUIT (Ctrl-\\) and
+//! SIGTSTP (Ctrl-Z) for as long as it runs ([`Catch`]) and looks at them between frames, at most
+//! 50 ms later. An ending signal shows the cursor and stops the animation; Ctrl-Z shows the
+//! cursor, stops the program as Ctrl-Z does, and once the program is continued (`fg`) hides
+//! the cursor again and draws the next frame afresh below what the shell printed meanwhile.
+//! Elsewhere than Unix the cursor is left visible and the signals keep their default meaning.
 
+use crate::signals::{Catch, Signal};
 use ppo::nn::{Actor, Workspace};
 use ppo::{Env, Pendulum};
 use rand::SeedableRng;
@@ -32,9 +33,10 @@ const SHOW_CURSOR: &str = "\x1b[?25h";
 #[derive(Debug, PartialEq, Eq)]
 pub enum Outcome {
     Finished,
-    /// Ctrl-C during this (1-based) episode.
+    /// A signal ended it during this (1-based) episode.
     Interrupted {
         episode: usize,
+        signal: Signal,
     },
 }
 
@@ -42,7 +44,7 @@ pub enum Outcome {
 /// [`ppo::ppo::evaluate`] draws with `seed`, so that the episodes watched are the ones
 /// evaluated.
 pub fn animate(actor: &Actor, episodes: usize, seed: u64) -> Outcome {
-    let _terminal = TerminalGuard::new();
+    let terminal = TerminalGuard::new();
     let mut rng = StdRng::seed_from_u64(seed);
     let mut out = std::io::stdout().lock();
     let mut workspace = Workspace::new();
@@ -62,8 +64,12 @@ pub fn animate(actor: &Actor, episodes: usize, seed: u64) -> Outcome {
             drawn_lines = draw(&mut out, &frame, drawn_lines);
             let next = started + FRAME * (step + 1);
             std::thread::sleep(next.saturating_duration_since(Instant::now()));
-            if sigint::interrupted() {
-                return Outcome::Interrupted { episode };
+            if let Some(signal) = terminal.signals.ending() {
+                return Outcome::Interrupted { episode, signal };
+            }
+            if terminal.signals.stop_requested() {
+                terminal.stop();
+                drawn_lines = 0;
             }
             if step == Pendulum::MAX_EPISODE_STEPS {
                 break;
@@ -95,83 +101,39 @@ fn draw(out: &mut impl Write, frame: &str, previous: usize) -> usize {
     frame.lines().count()
 }
 
-/// Hides the cursor and catches Ctrl-C while it lives; restores both when dropped, however
-/// the animation ends (a panic included).
+/// Hides the cursor and catches the signals while it lives; restores both when dropped,
+/// however the animation ends (a panic included).
 struct TerminalGuard {
-    previous_handler: sigint::Handler,
+    signals: Catch,
 }
 
 impl TerminalGuard {
     fn new() -> TerminalGuard {
-        let previous_handler = sigint::catch();
-        if sigint::SUPPORTED {
-            print!("{HIDE_CURSOR}");
-        }
-        TerminalGuard { previous_handler }
+        let signals =
+            Catch::new(&[Signal::Interrupt, Signal::Terminate, Signal::Quit, Signal::Stop]);
+        show(HIDE_CURSOR);
+        TerminalGuard { signals }
+    }
+
+    /// Ctrl-Z: the cursor shown while the program is stopped, hidden again once continued.
+    fn stop(&self) {
+        show(SHOW_CURSOR);
+        self.signals.stop_now();
+        show(HIDE_CURSOR);
     }
 }
 
 impl Drop for TerminalGuard {
     fn drop(&mut self) {
-        if sigint::SUPPORTED {
-            print!("{SHOW_CURSOR}");
-        }
-        let _ = std::io::stdout().flush();
-        sigint::restore(self.previous_handler);
+        show(SHOW_CURSOR);
     }
 }
 
-// ANCHOR: sigint
-#[cfg(unix)]
-mod sigint {
-    use std::ffi::c_int;
-    use std::sync::atomic::{AtomicBool, Ordering};
-
-    pub const SUPPORTED: bool = true;
-    /// The signal Ctrl-C sends; 2 on every Unix.
-    const SIGINT: c_int = 2;
-    /// A `sighandler_t`: a function pointer, or `SIG_DFL` (0) / `SIG_IGN` (1).
-    pub type Handler = usize;
-
-    static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-
-    unsafe extern "C" {
-        /// `sighandler_t signal(int signum, sighandler_t handler)` from the C library.
-        fn signal(signum: c_int, handler: Handler) -> Handler;
-    }
-
-    extern "C" fn on_sigint(_: c_int) {
-        INTERRUPTED.store(true, Ordering::SeqCst);
-    }
-
-    /// Routes Ctrl-C to the flag; returns the handler it replaces.
-    pub fn catch() -> Handler {
-        INTERRUPTED.store(false, Ordering::SeqCst);
-        let handler = on_sigint as extern "C" fn(c_int);
-        // SAFETY: `on_sigint` has the C signature a handler needs and only stores to an
-        // atomic, which is async-signal-safe.
-        unsafe { signal(SIGINT, handler as Handler) }
-    }
-
-    pub fn restore(previous: Handler) {
-        // SAFETY: `previous` is what `signal` returned, a valid handler (or SIG_DFL/SIG_IGN).
-        unsafe { signal(SIGINT, previous) };
-    }
-
-    pub fn interrupted() -> bool {
-        INTERRUPTED.load(Ordering::SeqCst)
-    }
-}
-// ANCHOR_END: sigint
-
-#[cfg(not(unix))]
-mod sigint {
-    pub const SUPPORTED: bool = false;
-    pub type Handler = ();
-    pub fn catch() {}
-    pub fn restore(_: ()) {}
-    pub fn interrupted() -> bool {
-        false
+/// Sends an escape sequence to the terminal (on Unix, where the cursor is hidden at all).
+fn show(sequence: &str) {
+    if cfg!(unix) {
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(sequence.as_bytes()).and_then(|()| out.flush());
     }
 }
 

@@ -1,37 +1,54 @@
 //! `pendulum [train]`: a training run and the four files it leaves.
 //!
-//! Every file is written with [`write_atomic`], so each is either absent, the previous
-//! version or the new one, never half written. `config.txt` and a checkpoint of the
-//! untrained networks are written before training starts, which also proves the directory
-//! writable before any time is spent; `metrics.csv` and `policy.ckpt` are rewritten after every
-//! update, so an interrupted run keeps its record up to its last update, and a diverged one
-//! its last good networks.
+//! The run owns its directory while it lives ([`RunDir`]): no other run can write there, and
+//! every file in it is this run's. Every file is written with [`write_atomic`], so each is
+//! either absent, the previous version or the new one, never half written. `config.txt` and a
+//! checkpoint of the untrained networks are written before training starts, which also proves
+//! the directory writable before any time is spent; `metrics.csv` and `policy.ckpt` are
+//! rewritten after every update, so an interrupted run keeps its record up to its last update,
+//! and a diverged one its last good networks.
+//!
+//! However a run ends, it ends the same way: the learning curve is written, and one line says
+//! what happened. SIGINT and SIGTERM are caught ([`Catch`]) and acted on between two updates,
+//! so that no file write is cut off; a closed or full standard output ends the run at the next
+//! line it prints.
 
-use crate::final_line;
 use crate::options::{Preset, Train, config_file_text};
+use crate::output::OutputError;
 use crate::progress::Progress;
+use crate::rundir::RunDir;
+use crate::signals::{Catch, Signal};
+use crate::{Failure, final_line, output, terminal};
 use ppo::Pendulum;
 use ppo::checkpoint::{self, write_atomic};
 use ppo::plot::{LinePlot, Series};
-use ppo::ppo::{Config, Trainer, UpdateStats, evaluate, evaluation_seed};
+use ppo::ppo::{Config, Divergence, Trainer, UpdateStats, evaluate, evaluation_seed};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Episodes of the final evaluation.
 const FINAL_EVAL_EPISODES: usize = crate::options::EVAL_EPISODES;
+/// The files of a run, all that its directory may hold.
+pub const RUN_FILES: [&str; 4] = ["config.txt", "metrics.csv", "learning_curve.svg", "policy.ckpt"];
+
+/// Why training stopped before its budget was spent.
+enum Stop {
+    Diverged(Divergence),
+    Signal(Signal),
+    Output(OutputError),
+}
 
 // ANCHOR: train
 /// Trains, writes the run's files, evaluates, and prints the final line.
 ///
 /// # Errors
-/// A one-line message: the output directory cannot be written, or training diverged.
-pub fn run(train: Train) -> Result<(), String> {
+/// A one-line message and its status: the output directory cannot be taken or written (1),
+/// training diverged (1), a signal ended it (128 + the signal), standard output failed.
+pub fn run(train: Train) -> Result<(), Failure> {
     let Train { preset, config, out, quiet } = train;
-    let dir = out.unwrap_or_else(|| default_out_dir(preset, &config));
-    prepare_out_dir(&dir)?;
-    let [config_path, metrics_path, curve_path, checkpoint_path] =
-        ["config.txt", "metrics.csv", "learning_curve.svg", "policy.ckpt"].map(|f| dir.join(f));
+    let dir = RunDir::take(&out.unwrap_or_else(|| default_out_dir(preset, &config)), &RUN_FILES)?;
+    let [config_path, metrics_path, curve_path, checkpoint_path] = RUN_FILES.map(|f| dir.file(f));
     write_file(&config_path, config_file_text(preset, &config).as_bytes())?;
 
     let envs = (0..config.num_envs).map(|_| Pendulum::new()).collect();
@@ -42,14 +59,21 @@ pub fn run(train: Train) -> Result<(), String> {
             timesteps: stats.map_or(0, |s| s.timesteps as u64),
         };
         checkpoint::save(&checkpoint_path, &config, trainer.actor(), trainer.critic(), progress)
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.message_with(&terminal::path(&e.path)))
     };
     save(&trainer, None)?;
 
+    let signals = Catch::new(&[Signal::Interrupt, Signal::Terminate]);
     let mut progress = Progress::new(quiet, config.updates(), config.batch_size());
     let mut metrics = Metrics::new();
     let mut last_saved = 0;
-    while !trainer.is_done() {
+    let stop = loop {
+        if let Some(signal) = signals.ending() {
+            break Some(Stop::Signal(signal));
+        }
+        if trainer.is_done() {
+            break None;
+        }
         let stats = match trainer.iterate() {
             Ok(stats) => stats,
             Err(divergence) => {
@@ -57,50 +81,57 @@ pub fn run(train: Train) -> Result<(), String> {
                     metrics.push(stats, &config);
                     write_file(&metrics_path, metrics.csv.as_bytes())?;
                 }
-                progress.end_line();
-                write_file(&curve_path, learning_curve(&metrics, preset, &config).as_bytes())?;
-                return Err(format!(
-                    "{divergence}; keeping the checkpoint of update {last_saved} at {}",
-                    checkpoint_path.display()
-                ));
+                break Some(Stop::Diverged(divergence));
             }
         };
         metrics.push(&stats, &config);
         write_file(&metrics_path, metrics.csv.as_bytes())?;
         save(&trainer, Some(&stats))?;
         last_saved = stats.update;
-        progress.update(&stats);
-    }
-    progress.end_line();
+        if let Err(e) = progress.update(&stats) {
+            break Some(Stop::Output(e));
+        }
+    };
     write_file(&curve_path, learning_curve(&metrics, preset, &config).as_bytes())?;
+    drop(signals);
+    let checkpoint = terminal::path(&checkpoint_path);
+    let message = match stop {
+        None => None,
+        Some(Stop::Output(e)) => return Err(Failure::from(e)),
+        Some(Stop::Diverged(divergence)) => Some((
+            1,
+            format!("{divergence}; keeping the checkpoint of update {last_saved} at {checkpoint}"),
+        )),
+        Some(Stop::Signal(signal)) => Some((
+            signal.exit_status(),
+            format!(
+                "interrupted by {} after update {last_saved} of {}; its checkpoint, metrics.csv and learning_curve.svg are in {} (pendulum eval --checkpoint {checkpoint})",
+                signal.name(),
+                config.updates(),
+                terminal::path(dir.path())
+            ),
+        )),
+    };
+    progress.end_line()?;
+    if let Some((status, message)) = message {
+        return Err(Failure { message: Some(message), status });
+    }
 
     let eval_envs = (0..FINAL_EVAL_EPISODES).map(|_| Pendulum::new()).collect();
     let result = evaluate(trainer.actor(), eval_envs, evaluation_seed(config.seed));
-    progress.say(&format!("run files: {}", dir.display()));
-    println!("{}", final_line(&result));
+    progress.say(&format!("run files: {}", terminal::path(dir.path())))?;
+    output::println(&final_line(&result))?;
     Ok(())
 }
 // ANCHOR_END: train
 
 fn write_file(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    write_atomic(path, bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    write_atomic(path, bytes).map_err(|e| format!("cannot write {}: {e}", terminal::path(path)))
 }
 
 fn default_out_dir(preset: Preset, config: &Config) -> PathBuf {
     let stamp = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis());
     PathBuf::from("runs").join(format!("{}-seed{}-{stamp}", preset.name(), config.seed))
-}
-
-/// Creates the output directory and checks that a file can be written there, before any
-/// training time is spent.
-fn prepare_out_dir(dir: &Path) -> Result<(), String> {
-    std::fs::create_dir_all(dir)
-        .map_err(|e| format!("cannot create output directory {}: {e}", dir.display()))?;
-    let probe = dir.join(".write-test");
-    write_atomic(&probe, b"")
-        .map_err(|e| format!("cannot write in output directory {}: {e}", dir.display()))?;
-    let _ = std::fs::remove_file(probe);
-    Ok(())
 }
 
 // ANCHOR: metrics
