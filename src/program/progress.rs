@@ -9,9 +9,9 @@
 //! file or a pipe, where those bytes would be garbage, a plain line per update instead. With
 //! `--quiet`, nothing.
 
-use crate::output::{self, OutputError};
-use crate::terminal;
-use ppo::ppo::UpdateStats;
+use super::output::{self, OutputError};
+use super::terminal;
+use crate::ppo::UpdateStats;
 use std::io::IsTerminal;
 
 /// How progress is shown.

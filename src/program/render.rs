@@ -1,10 +1,11 @@
 //! Watching the agent: episodes animated in the terminal, in real time.
 //!
-//! Each frame is the pendulum chapter's text picture ([`Pendulum::render`]) under a line with
-//! the episode, the step and the return so far. Frames are redrawn in place: after the first,
-//! the cursor moves back up to the frame's first line (`ESC [nF`) and each line is cleared
-//! (`ESC [2K`) and rewritten. The environment steps every 0.05 s, so 20 frames per second is
-//! real time.
+//! Each frame is the task's text picture ([`Task::picture`]: the pendulum chapter's rod, or the
+//! cart and its pole) under a line with the episode, the step and the return so far. Frames
+//! are redrawn in place: after the first, the cursor moves back up to the frame's first line
+//! (`ESC [nF`) and each line is cleared (`ESC [2K`) and rewritten. A frame lasts one step of
+//! simulated time ([`Task::STEP`]: 0.05 s for the pendulum, 0.02 s for CartPole), so the
+//! animation runs in real time.
 //!
 //! **Signals.** The terminal is never put in raw mode or on the alternate screen; the only
 //! change is a hidden cursor, so that it does not flicker across the frame. To show it again
@@ -15,16 +16,16 @@
 //! the cursor again and draws the next frame afresh below what the shell printed meanwhile.
 //! Elsewhere than Unix the cursor is left visible and the signals keep their default meaning.
 
-use crate::signals::{Catch, Signal};
-use ppo::nn::{Actor, Workspace};
-use ppo::{Env, Pendulum};
+use super::Task;
+use super::signals::{Catch, Signal};
+use crate::nn::{Actor, Workspace};
+use crate::ppo::deterministic_distribution;
+use crate::{Action, Env};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use std::io::Write;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-/// Time per frame: the environment's time step.
-const FRAME: Duration = Duration::from_millis(50);
 /// Escape sequences that hide and show the cursor.
 const HIDE_CURSOR: &str = "\x1b[?25l";
 const SHOW_CURSOR: &str = "\x1b[?25h";
@@ -41,28 +42,32 @@ pub enum Outcome {
 }
 
 /// Animates `episodes` episodes of the deterministic policy from the starting states that
-/// [`ppo::ppo::evaluate`] draws with `seed`, so that the episodes watched are the ones
+/// [`crate::ppo::evaluate`] draws with `seed`, so that the episodes watched are the ones
 /// evaluated.
-pub fn animate(actor: &Actor, episodes: usize, seed: u64) -> Outcome {
+pub fn animate<T: Task>(actor: &Actor, episodes: usize, seed: u64) -> Outcome {
     let terminal = TerminalGuard::new();
     let mut rng = StdRng::seed_from_u64(seed);
     let mut out = std::io::stdout().lock();
     let mut workspace = Workspace::new();
-    let (mut mean, mut std) = (vec![0.0f32; 1], vec![0.0f32; 1]);
+    let distribution = deterministic_distribution(actor, T::env().action_space());
+    let [w1, w2] = actor.output_widths();
+    let (mut first, mut second) = (vec![0.0f32; w1], vec![0.0f32; w2]);
+    let width = distribution.sample_width();
+    let (mut sample, mut action) = (vec![0.0f32; width], vec![0.0f32; width]);
     for episode in 1..=episodes {
-        let mut env = Pendulum::new();
-        let mut obs = Env::reset(&mut env, &mut rng);
-        let (mut total, mut step) = (0.0f64, 0u32);
+        let mut env = T::env();
+        let mut obs = env.reset(&mut rng);
+        let (mut total, mut step, mut over) = (0.0f64, 0u32, false);
         let mut drawn_lines = 0;
         let started = Instant::now();
         loop {
             let header = format!(
                 "episode {episode}/{episodes}  step {step:>3}/{}  return so far {total:8.1}",
-                Pendulum::MAX_EPISODE_STEPS
+                T::TIME_LIMIT
             );
-            let frame = format!("{header}\n{}", env.render());
+            let frame = format!("{header}\n{}", T::picture(&env));
             drawn_lines = draw(&mut out, &frame, drawn_lines);
-            let next = started + FRAME * (step + 1);
+            let next = started + T::STEP * (step + 1);
             std::thread::sleep(next.saturating_duration_since(Instant::now()));
             if let Some(signal) = terminal.signals.ending() {
                 return Outcome::Interrupted { episode, signal };
@@ -71,14 +76,17 @@ pub fn animate(actor: &Actor, episodes: usize, seed: u64) -> Outcome {
                 terminal.stop();
                 drawn_lines = 0;
             }
-            if step == Pendulum::MAX_EPISODE_STEPS {
+            if over {
                 break;
             }
-            actor.forward(&obs, &mut workspace, &mut mean, &mut std);
-            let result = env.step(&mean);
+            actor.forward(obs.as_ref(), &mut workspace, &mut first, &mut second);
+            distribution.mode(&[&first, &second], &mut sample);
+            distribution.to_action(&sample, &mut action);
+            let result = env.step(<T::Env as Env>::Action::from_row(&action));
             total += result.reward;
             obs = result.obs;
             step += 1;
+            over = result.terminated || result.truncated;
         }
     }
     Outcome::Finished

@@ -5,10 +5,10 @@
 //! field of the training [`Config`] has an [`Action::Field`] entry that can both set it from
 //! text and print it as text, so what a run writes is exactly what a later run reads.
 
-use crate::terminal;
-use ppo::gae::TimeLimit;
-use ppo::nn::{Init, StdParam};
-use ppo::ppo::Config;
+use super::{Info, Preset, terminal};
+use crate::gae::TimeLimit;
+use crate::nn::{Init, StdParam};
+use crate::ppo::Config;
 use std::ffi::{OsStr, OsString};
 use std::fmt::Write as _;
 use std::io::Read as _;
@@ -64,35 +64,10 @@ pub enum Action {
     Version,
 }
 
-/// The presets a run can start from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Preset {
-    /// `Config::default()`: what solves Pendulum.
-    Default,
-    /// `Config::seed()`: the documents' table.
-    Seed,
-}
-
-impl Preset {
-    pub fn name(self) -> &'static str {
-        match self {
-            Preset::Default => "default",
-            Preset::Seed => "seed",
-        }
-    }
-
-    fn config(self) -> Config {
-        match self {
-            Preset::Default => Config::default(),
-            Preset::Seed => Config::seed(),
-        }
-    }
-}
-
 /// Everything an option can set; [`parse`] turns it into a [`Command`].
 #[derive(Debug)]
 pub struct Settings {
-    pub preset: Preset,
+    pub preset: &'static Preset,
     pub config: Config,
     pub out: Option<PathBuf>,
     pub quiet: bool,
@@ -111,16 +86,16 @@ pub enum Command {
     Eval(Eval),
 }
 
-/// `pendulum [train] ...`.
+/// `PROGRAM [train] ...`.
 #[derive(Debug)]
 pub struct Train {
-    pub preset: Preset,
+    pub preset: &'static Preset,
     pub config: Config,
     pub out: Option<PathBuf>,
     pub quiet: bool,
 }
 
-/// `pendulum eval ...`.
+/// `PROGRAM eval ...`.
 #[derive(Debug)]
 pub struct Eval {
     pub checkpoint: PathBuf,
@@ -313,9 +288,9 @@ macro_rules! field {
 #[rustfmt::skip] // a table reads best as one: rustfmt would give every argument its own line
 pub const OPTIONS: &[Opt] = &[
     Opt { max: None, flag: "--preset", value: "NAME", scope: Scope::Train, action: Action::Preset,
-        help: "starting hyperparameters: 'default' (solves Pendulum) or 'seed' (the documents' table); every other option overrides it, wherever it appears" },
+        help: "starting hyperparameters, one of the presets listed below; every other option overrides it, wherever it appears" },
     Opt { max: None, flag: "--config", value: "FILE", scope: Scope::Train, action: Action::ConfigFile,
-        help: "read options from FILE, one '--flag value' per line ('#' starts a comment), as if given here; a run's config.txt is such a file, so 'pendulum --config runs/X/config.txt' repeats run X exactly" },
+        help: "read options from FILE, one '--flag value' per line ('#' starts a comment), as if given here; a run's config.txt is such a file, so '--config runs/X/config.txt' repeats run X exactly" },
     field!("--seed", "N", seed, seed, display,
         "seed of the run's one random generator: same seed and options, same run, bit for bit"),
     field!("--total-timesteps", "N", total_timesteps, whole, display, max = MAX_TIMESTEPS,
@@ -360,7 +335,7 @@ pub const OPTIONS: &[Opt] = &[
     field!("--normalize-advantages", "BOOL", normalize_advantages, boolean, display,
         "normalize advantages over each rollout: true or false"),
     field!("--time-limit", "MODE", time_limit, time_limit, show_time_limit,
-        "an episode cut off at 200 steps is 'bootstrap'ped from the critic or treated 'as-terminal'"),
+        "an episode cut off by the time limit is 'bootstrap'ped from the critic or treated 'as-terminal'"),
     field!("--reward-scale", "X", reward_scale, number, display,
         "factor applied to rewards for learning, above 0 (reported returns are unscaled)"),
     field!("--hidden-size", "N", hidden_size, whole, display, max = MAX_WIDTH,
@@ -446,7 +421,7 @@ impl Given {
 ///
 /// # Errors
 /// A one-line message naming the option and what is wrong with it.
-pub fn parse(args: &[OsString]) -> Result<Command, String> {
+pub fn parse(args: &[OsString], info: &Info) -> Result<Command, String> {
     let first = args.first().map(|a| a.as_os_str());
     let (command, args) = match first.and_then(OsStr::to_str) {
         Some("train") => (Scope::Train, &args[1..]),
@@ -486,7 +461,7 @@ pub fn parse(args: &[OsString]) -> Result<Command, String> {
             }
         })?;
         let flag = if flag == "-h" { "--help" } else { flag };
-        let opt = find(flag, command)?;
+        let opt = find(flag, command, info.name)?;
         let value = if opt.is_switch() {
             if inline.is_some() {
                 return Err(format!("{} takes no value", opt.flag));
@@ -504,28 +479,26 @@ pub fn parse(args: &[OsString]) -> Result<Command, String> {
         match opt.action {
             Action::Help => return Ok(Command::Help),
             Action::Version => return Ok(Command::Version),
-            Action::ConfigFile => given.extend(read_config_file(Path::new(&value))?),
+            Action::ConfigFile => given.extend(read_config_file(Path::new(&value), info.name)?),
             _ => given.push(Given { origin: String::new(), opt, value }),
         }
         i += 1;
     }
 
     let preset = match given.iter().rev().find(|g| matches!(g.opt.action, Action::Preset)) {
-        None => Preset::Default,
-        Some(g) => match g.text()? {
-            "default" => Preset::Default,
-            "seed" => Preset::Seed,
-            other => {
-                return Err(format!(
-                    "{}--preset: expected 'default' or 'seed', got '{other}'",
-                    g.origin
-                ));
-            }
-        },
+        None => &info.presets[0],
+        Some(g) => {
+            let name = g.text()?;
+            info.presets.iter().find(|p| p.name == name).ok_or_else(|| {
+                let names: Vec<String> =
+                    info.presets.iter().map(|p| format!("'{}'", p.name)).collect();
+                format!("{}--preset: expected {}, got '{name}'", g.origin, one_of(&names))
+            })?
+        }
     };
     let mut settings = Settings {
         preset,
-        config: preset.config(),
+        config: (preset.config)(),
         out: None,
         quiet: false,
         checkpoint: None,
@@ -581,8 +554,18 @@ pub fn parse(args: &[OsString]) -> Result<Command, String> {
     }
 }
 
-/// The option `flag` of `command`, or an error that says why there is none.
-fn find(flag: &str, command: Scope) -> Result<&'static Opt, String> {
+/// `'a'`, `'a' or 'b'`, `'a', 'b' or 'c'`.
+fn one_of(names: &[String]) -> String {
+    match names {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
+    }
+}
+
+/// The option `flag` of `command` of the program `program`, or an error that says why there
+/// is none.
+fn find(flag: &str, command: Scope, program: &str) -> Result<&'static Opt, String> {
     if let Some(opt) = OPTIONS.iter().find(|o| o.flag == flag && o.applies_to(command)) {
         return Ok(opt);
     }
@@ -591,8 +574,8 @@ fn find(flag: &str, command: Scope) -> Result<&'static Opt, String> {
     }
     if OPTIONS.iter().any(|o| o.flag == flag) {
         return Err(match command {
-            Scope::Eval => format!("{flag} is a training option, not one of 'pendulum eval'"),
-            _ => format!("{flag} is an option of 'pendulum eval', not of training"),
+            Scope::Eval => format!("{flag} is a training option, not one of '{program} eval'"),
+            _ => format!("{flag} is an option of '{program} eval', not of training"),
         });
     }
     let closest = OPTIONS
@@ -671,7 +654,7 @@ fn with_flags(message: &str) -> String {
 /// run it came from. The file is read up to a size limit (so `/dev/zero` is refused, not read
 /// forever); a byte-order mark and any line ending (`\n`, `\r\n`, a lone `\r`) are
 /// accepted, as editors on every system write them.
-fn read_config_file(path: &Path) -> Result<Vec<Given>, String> {
+fn read_config_file(path: &Path, program: &str) -> Result<Vec<Given>, String> {
     let shown = terminal::path(path);
     let mut bytes = Vec::new();
     std::fs::File::open(path)
@@ -702,7 +685,7 @@ fn read_config_file(path: &Path) -> Result<Vec<Given>, String> {
             Some((flag, value)) => (flag, value.trim()),
             None => (line, ""),
         };
-        let opt = find(flag, Scope::Train).map_err(|e| format!("{origin}{e}"))?;
+        let opt = find(flag, Scope::Train, program).map_err(|e| format!("{origin}{e}"))?;
         match opt.action {
             Action::Field { .. } | Action::Preset => {}
             _ if opt.flag == "--learning-rate" => {}
@@ -720,12 +703,13 @@ fn read_config_file(path: &Path) -> Result<Vec<Given>, String> {
 // ANCHOR: config_file_text
 /// The `config.txt` of a run: every field of `config`, one `--flag value` per line, which
 /// `--config` reads back into the same config.
-pub fn config_file_text(preset: Preset, config: &Config) -> String {
-    let mut text = String::from(
-        "# The hyperparameters of a pendulum training run, one option per line.\n\
-         # Repeat the run with: pendulum --config <this file>\n",
+pub fn config_file_text(info: &Info, preset: &Preset, config: &Config) -> String {
+    let name = info.name;
+    let mut text = format!(
+        "# The hyperparameters of a {name} training run, one option per line.\n\
+         # Repeat the run with: {name} --config <this file>\n"
     );
-    let _ = writeln!(text, "--preset {}", preset.name());
+    let _ = writeln!(text, "--preset {}", preset.name);
     for opt in OPTIONS {
         if let Action::Field { show, .. } = opt.action {
             let _ = writeln!(text, "{} {}", opt.flag, show(config));
@@ -735,35 +719,32 @@ pub fn config_file_text(preset: Preset, config: &Config) -> String {
 }
 // ANCHOR_END: config_file_text
 
-/// The `--help` text, built from the table.
-pub fn help_text() -> String {
-    let mut text = String::from(
-        "pendulum: train a PPO agent on Pendulum-v1, save it, evaluate it, watch it\n\n\
+/// The `--help` text, built from the table and the program's presets.
+pub fn help_text(info: &Info) -> String {
+    let name = info.name;
+    let mut text = format!(
+        "{name}: {}\n\n\
          Usage:\n  \
-         pendulum [train] [OPTIONS]      train, then print 'final eval: mean return X ± Y over N episodes'\n  \
-         pendulum eval --checkpoint PATH [--episodes N] [--render] [--seed N]\n\n\
+         {name} [train] [OPTIONS]      train, then print 'final eval: mean return X ± Y over N episodes'\n  \
+         {name} eval --checkpoint PATH [--episodes N] [--render] [--seed N]\n\n\
          A run writes config.txt, metrics.csv, learning_curve.svg and policy.ckpt to its directory.\n\
          Bad options exit with status 2, failures during a run with status 1, Ctrl-C with 130.\n\
          An option given twice takes its last value (a --config file's lines count where it is).\n",
+        info.about
     );
-    let (default, seed) = (Config::default(), Config::seed());
+    let default = (info.presets[0].config)();
     for (title, scope) in [("Training options", Scope::Train), ("Evaluation options", Scope::Eval)]
     {
         let _ = write!(text, "\n{title}:\n");
         for opt in OPTIONS.iter().filter(|o| o.scope == scope) {
             let shown = match opt.action {
-                Action::Field { show, .. } if show(&default) == show(&seed) => {
-                    format!("[default: {}]", show(&default))
-                }
-                Action::Field { show, .. } => {
-                    format!("[default: {}; seed preset: {}]", show(&default), show(&seed))
-                }
+                Action::Field { show, .. } => format!("[default: {}]", show(&default)),
                 Action::Setting { default, .. } | Action::Path { default, .. }
                     if !default.is_empty() =>
                 {
                     format!("[default: {default}]")
                 }
-                Action::Preset => "[default: default]".to_string(),
+                Action::Preset => format!("[default: {}]", info.presets[0].name),
                 _ => String::new(),
             };
             let help = match opt.max {
@@ -777,29 +758,65 @@ pub fn help_text() -> String {
     for opt in OPTIONS.iter().filter(|o| o.scope == Scope::Both) {
         write_option(&mut text, opt, opt.help, "");
     }
+    text.push_str("\nPresets (--preset NAME; the defaults above are the first one's):\n");
+    for preset in info.presets {
+        let _ = write!(text, "  {:<24}", preset.name);
+        wrap_words(&mut text, preset.about.split(' '), 26, 26);
+        let differences = preset_differences(&default, &(preset.config)());
+        if !differences.is_empty() {
+            // Each `--flag value` stays whole on its line.
+            let _ = write!(text, "{:26}", "");
+            wrap_words(&mut text, differences.iter().map(String::as_str), 26, 26);
+        }
+    }
     text
+}
+
+/// The options that take `config` from `base`: `--flag value` for every field that differs.
+fn preset_differences(base: &Config, config: &Config) -> Vec<String> {
+    OPTIONS
+        .iter()
+        .filter_map(|opt| match opt.action {
+            Action::Field { show, .. } if show(base) != show(config) => {
+                Some(format!("{} {}", opt.flag, show(config)))
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 /// One option of the help: the flag in a column, its text wrapped beside it, the default
 /// (`[default: …]`) kept whole on one line.
 fn write_option(text: &mut String, opt: &Opt, description: &str, default: &str) {
     const COLUMN: usize = 26;
-    const WIDTH: usize = 100;
     let flag =
         if opt.is_switch() { opt.flag.to_string() } else { format!("{} {}", opt.flag, opt.value) };
     let _ = write!(text, "  {flag:<w$}", w = COLUMN - 2);
-    let mut used = COLUMN;
+    let used = COLUMN;
     if flag.len() + 2 > COLUMN {
         let _ = write!(text, "\n{:COLUMN$}", "");
     }
     let words = description.split(' ').chain((!default.is_empty()).then_some(default));
+    wrap_words(text, words, COLUMN, used);
+}
+
+const HELP_WIDTH: usize = 100;
+
+/// Appends `words` to a line that has `used` columns, breaking lines before [`HELP_WIDTH`]
+/// and indenting new ones by `column`; ends the last line.
+fn wrap_words<'a>(
+    text: &mut String,
+    words: impl Iterator<Item = &'a str>,
+    column: usize,
+    mut used: usize,
+) {
     for word in words {
         let len = word.chars().count();
-        if used > COLUMN && used + 1 + len > WIDTH {
-            let _ = write!(text, "\n{:COLUMN$}", "");
-            used = COLUMN;
+        if used > column && used + 1 + len > HELP_WIDTH {
+            let _ = write!(text, "\n{:column$}", "");
+            used = column;
         }
-        if used > COLUMN {
+        if used > column {
             text.push(' ');
             used += 1;
         }
@@ -812,6 +829,14 @@ fn write_option(text: &mut String, opt: &Opt, description: &str, default: &str) 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::program::Task;
+    use crate::program::tasks::PendulumTask;
+
+    const INFO: &Info = &PendulumTask::INFO;
+
+    fn parse(args: &[OsString]) -> Result<Command, String> {
+        super::parse(args, INFO)
+    }
 
     fn args(line: &str) -> Vec<OsString> {
         line.split_whitespace().map(OsString::from).collect()
@@ -884,7 +909,7 @@ mod tests {
     fn no_options_give_the_default_preset() {
         let run = train("");
         assert_eq!(run.config, Config::default());
-        assert_eq!((run.preset, run.quiet, run.out), (Preset::Default, false, None));
+        assert_eq!((run.preset.name, run.quiet, run.out), ("default", false, None));
     }
 
     #[test]
@@ -923,13 +948,13 @@ mod tests {
         };
         let path =
             std::env::temp_dir().join(format!("pendulum-options-{}.txt", std::process::id()));
-        std::fs::write(&path, config_file_text(Preset::Seed, &config)).unwrap();
+        std::fs::write(&path, config_file_text(INFO, &INFO.presets[1], &config)).unwrap();
         let read = parse(&["--config".into(), path.clone().into_os_string()]);
         std::fs::remove_file(&path).unwrap();
         match read {
             Ok(Command::Train(run)) => {
                 assert_eq!(run.config, config);
-                assert_eq!(run.preset, Preset::Seed);
+                assert_eq!(run.preset.name, "seed");
             }
             other => panic!("{other:?}"),
         }
@@ -1039,7 +1064,7 @@ mod tests {
     fn the_last_of_a_repeated_option_wins() {
         let run =
             train("--seed 3 --gamma 0.5 --seed 4 --preset seed --preset default --quiet --quiet");
-        assert_eq!((run.config.seed, run.config.gamma, run.preset), (4, 0.5, Preset::Default));
+        assert_eq!((run.config.seed, run.config.gamma, run.preset.name), (4, 0.5, "default"));
         let path = std::env::temp_dir().join(format!("pendulum-last-{}.txt", std::process::id()));
         std::fs::write(&path, "--seed 5\n--gamma 0.7\n").unwrap();
         let run = train(&format!("--seed 9 --config {} --gamma 0.8", path.display()));
@@ -1115,7 +1140,7 @@ mod tests {
 
     #[test]
     fn every_count_states_its_bound_in_the_help() {
-        let help = help_text().replace(&format!("\n{:26}", ""), " ");
+        let help = help_text(INFO).replace(&format!("\n{:26}", ""), " ");
         for opt in OPTIONS {
             if let Some(max) = opt.max {
                 assert!(
@@ -1137,12 +1162,15 @@ mod tests {
 
     #[test]
     fn help_lists_every_option_with_its_default() {
-        let help = help_text();
+        let help = help_text(INFO);
         for opt in OPTIONS {
             assert!(help.contains(opt.flag), "{} missing from help", opt.flag);
         }
         assert!(help.contains("--num-envs N"));
-        assert!(help.contains("[default: 8; seed preset: 1]"), "{help}");
+        assert!(help.contains("--num-envs N") && help.contains("[default: 8]"), "{help}");
+        // Each preset lists the options in which it differs from the default one.
+        let seed = help.lines().skip_while(|l| !l.starts_with("  seed ")).nth(1).unwrap();
+        assert!(seed.trim_start().starts_with("--num-envs 1 --rollout-steps 2048"), "{help}");
         assert!(help.lines().all(|l| l.chars().count() <= 100), "{help}");
     }
 }

@@ -12,8 +12,8 @@
 //! person put there, another program's output) is refused instead, so that no file in a run
 //! directory ever comes from elsewhere and nothing of anyone else's is deleted.
 
-use crate::terminal;
-use ppo::checkpoint::is_temporary_of;
+use super::terminal;
+use crate::checkpoint::is_temporary_of;
 use std::ffi::OsStr;
 use std::fs::{File, TryLockError};
 use std::path::{Path, PathBuf};

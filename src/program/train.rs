@@ -1,4 +1,4 @@
-//! `pendulum [train]`: a training run and the four files it leaves.
+//! `PROGRAM [train]`: a training run and the four files it leaves.
 //!
 //! The run owns its directory while it lives ([`RunDir`]): no other run can write there, and
 //! every file in it is this run's. Every file is written with [`write_atomic`], so each is
@@ -13,22 +13,21 @@
 //! so that no file write is cut off; a closed or full standard output ends the run at the next
 //! line it prints.
 
-use crate::options::{Preset, Train, config_file_text};
-use crate::output::OutputError;
-use crate::progress::Progress;
-use crate::rundir::RunDir;
-use crate::signals::{Catch, Signal};
-use crate::{Failure, final_line, output, terminal};
-use ppo::Pendulum;
-use ppo::checkpoint::{self, write_atomic};
-use ppo::plot::{LinePlot, Series};
-use ppo::ppo::{Config, Divergence, Trainer, UpdateStats, evaluate, evaluation_seed};
+use super::options::{Train, config_file_text};
+use super::output::OutputError;
+use super::progress::Progress;
+use super::rundir::RunDir;
+use super::signals::{Catch, Signal};
+use super::{Failure, Info, Preset, Task, final_line, output, terminal};
+use crate::checkpoint::{self, write_atomic};
+use crate::plot::{LinePlot, Series};
+use crate::ppo::{Config, Divergence, Trainer, UpdateStats, evaluate, evaluation_seed};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Episodes of the final evaluation.
-const FINAL_EVAL_EPISODES: usize = crate::options::EVAL_EPISODES;
+const FINAL_EVAL_EPISODES: usize = super::options::EVAL_EPISODES;
 /// The files of a run, all that its directory may hold.
 pub const RUN_FILES: [&str; 4] = ["config.txt", "metrics.csv", "learning_curve.svg", "policy.ckpt"];
 
@@ -45,15 +44,16 @@ enum Stop {
 /// # Errors
 /// A one-line message and its status: the output directory cannot be taken or written (1),
 /// training diverged (1), a signal ended it (128 + the signal), standard output failed.
-pub fn run(train: Train) -> Result<(), Failure> {
+pub fn run<T: Task>(train: Train) -> Result<(), Failure> {
     let Train { preset, config, out, quiet } = train;
+    let info = &T::INFO;
     let dir = RunDir::take(&out.unwrap_or_else(|| default_out_dir(preset, &config)), &RUN_FILES)?;
     let [config_path, metrics_path, curve_path, checkpoint_path] = RUN_FILES.map(|f| dir.file(f));
-    write_file(&config_path, config_file_text(preset, &config).as_bytes())?;
+    write_file(&config_path, config_file_text(info, preset, &config).as_bytes())?;
 
-    let envs = (0..config.num_envs).map(|_| Pendulum::new()).collect();
+    let envs = (0..config.num_envs).map(|_| T::env()).collect();
     let mut trainer = Trainer::new(config.clone(), envs);
-    let save = |trainer: &Trainer<Pendulum>, stats: Option<&UpdateStats>| {
+    let save = |trainer: &Trainer<T::Env>, stats: Option<&UpdateStats>| {
         let progress = checkpoint::Progress {
             update: stats.map_or(0, |s| s.update as u64),
             timesteps: stats.map_or(0, |s| s.timesteps as u64),
@@ -92,7 +92,7 @@ pub fn run(train: Train) -> Result<(), Failure> {
             break Some(Stop::Output(e));
         }
     };
-    write_file(&curve_path, learning_curve(&metrics, preset, &config).as_bytes())?;
+    write_file(&curve_path, learning_curve::<T>(&metrics, preset, &config).as_bytes())?;
     drop(signals);
     let checkpoint = terminal::path(&checkpoint_path);
     let message = match stop {
@@ -105,10 +105,11 @@ pub fn run(train: Train) -> Result<(), Failure> {
         Some(Stop::Signal(signal)) => Some((
             signal.exit_status(),
             format!(
-                "interrupted by {} after update {last_saved} of {}; its checkpoint, metrics.csv and learning_curve.svg are in {} (pendulum eval --checkpoint {checkpoint})",
+                "interrupted by {} after update {last_saved} of {}; its checkpoint, metrics.csv and learning_curve.svg are in {} ({} eval --checkpoint {checkpoint})",
                 signal.name(),
                 config.updates(),
-                terminal::path(dir.path())
+                terminal::path(dir.path()),
+                info.name
             ),
         )),
     };
@@ -117,7 +118,7 @@ pub fn run(train: Train) -> Result<(), Failure> {
         return Err(Failure { message: Some(message), status });
     }
 
-    let eval_envs = (0..FINAL_EVAL_EPISODES).map(|_| Pendulum::new()).collect();
+    let eval_envs = (0..FINAL_EVAL_EPISODES).map(|_| T::env()).collect();
     let result = evaluate(trainer.actor(), eval_envs, evaluation_seed(config.seed));
     progress.say(&format!("run files: {}", terminal::path(dir.path())))?;
     output::println(&final_line(&result))?;
@@ -129,9 +130,9 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<(), String> {
     write_atomic(path, bytes).map_err(|e| format!("cannot write {}: {e}", terminal::path(path)))
 }
 
-fn default_out_dir(preset: Preset, config: &Config) -> PathBuf {
+fn default_out_dir(preset: &Preset, config: &Config) -> PathBuf {
     let stamp = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis());
-    PathBuf::from("runs").join(format!("{}-seed{}-{stamp}", preset.name(), config.seed))
+    PathBuf::from("runs").join(format!("{}-seed{}-{stamp}", preset.name, config.seed))
 }
 
 // ANCHOR: metrics
@@ -185,10 +186,11 @@ impl Metrics {
 // ANCHOR_END: metrics
 
 /// `learning_curve.svg`: the mean training return against environment steps, with the
-/// documents' two success lines.
-pub fn learning_curve(metrics: &Metrics, preset: Preset, config: &Config) -> String {
+/// task's marks (for the pendulum −150, good, and −200, successful).
+pub fn learning_curve<T: Task>(metrics: &Metrics, preset: &Preset, config: &Config) -> String {
+    let Info { env_id, .. } = T::INFO;
     LinePlot {
-        title: format!("PPO on Pendulum-v1: preset {}, seed {}", preset.name(), config.seed),
+        title: format!("PPO on {env_id}: preset {}, seed {}", preset.name, config.seed),
         x_label: "environment steps".into(),
         y_label: "mean episode return".into(),
         series: vec![Series {
@@ -196,9 +198,17 @@ pub fn learning_curve(metrics: &Metrics, preset: Preset, config: &Config) -> Str
             points: metrics.curve.clone(),
             color: "#1f77b4".into(),
         }],
-        hlines: vec![(-150.0, "−150: good".into()), (-200.0, "−200: successful".into())],
+        hlines: T::MARKS
+            .iter()
+            .map(|&(value, meaning)| (value, format!("{}: {meaning}", signed(value))))
+            .collect(),
     }
     .to_svg()
+}
+
+/// A number as the plots label it, with a true minus sign.
+fn signed(value: f64) -> String {
+    if value < 0.0 { format!("−{}", -value) } else { value.to_string() }
 }
 
 #[cfg(test)]
