@@ -151,6 +151,12 @@ rollout/ep_rew_mean,rollout/ep_len_mean,train/approx_kl,train/clip_fraction,trai
 train/entropy_loss,train/explained_variance,train/learning_rate,train/policy_gradient_loss,\
 train/value_loss,time/collect_seconds,time/learn_seconds";
 
+impl Default for Metrics {
+    fn default() -> Metrics {
+        Metrics::new()
+    }
+}
+
 impl Metrics {
     pub fn new() -> Metrics {
         Metrics { csv: format!("{CSV_HEADER}\n"), curve: Vec::new() }
