@@ -18,6 +18,7 @@
 //! replay another implementation's draws, number for number (chapter 10).
 
 pub mod normal;
+pub mod special;
 
 use crate::autodiff::{Tape, Var};
 use rand::{Rng, RngExt};

@@ -106,3 +106,18 @@ pub fn max_relative_error(actual: &[f64], expected: &[f64], floor: f64) -> (f64,
     }
     worst
 }
+
+/// Largest error `|a − b| / max(|b|, scale[i])` with a floor of its own for each element
+/// (a derivative's natural unit, say), and where it occurs; NaN counts as the worst.
+pub fn max_scaled_error(actual: &[f64], expected: &[f64], scale: &[f64]) -> (f64, usize) {
+    assert_eq!(actual.len(), expected.len(), "length mismatch");
+    assert_eq!(actual.len(), scale.len(), "length mismatch");
+    let mut worst = (0.0, 0);
+    for (i, ((&a, &b), &s)) in actual.iter().zip(expected).zip(scale).enumerate() {
+        let err = (a - b).abs() / b.abs().max(s);
+        if err > worst.0 || err.is_nan() {
+            worst = (err, i);
+        }
+    }
+    worst
+}
