@@ -19,6 +19,7 @@
 
 pub mod normal;
 pub mod special;
+pub mod truncated_normal;
 
 use crate::autodiff::{Tape, Var};
 use rand::{Rng, RngExt};
