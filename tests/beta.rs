@@ -7,9 +7,9 @@
 
 mod common;
 
-use common::{Fixture, max_relative_error};
+use common::{Fixture, max_relative_error, probe};
 use ppo::Distribution;
-use ppo::autodiff::{GradCheck, Tape, Var, gradcheck_with};
+use ppo::autodiff::{GradCheck, Tape, gradcheck_with};
 use ppo::distributions::beta::{self, Beta, X_MAX, X_MIN, sample_log_gamma};
 use ppo::tensor::Tensor;
 use rand::SeedableRng;
@@ -135,13 +135,6 @@ fn log_prob_and_entropy_on_tape_sum_over_action_dims_like_pytorch() {
     assert_close("grad beta", &widen(tape.grad(beta).data()), &expected("grad_beta"), tiny);
     let per_x: Vec<f64> = expected("grad_action").iter().map(|g| g * 4.0).collect();
     assert_close("grad x", &widen(tape.grad(x).data()), &per_x, tiny);
-}
-
-fn probe(tape: &mut Tape, y: Var, seed: u64) -> Var {
-    let shape = tape.value(y).shape().to_vec();
-    let w = tape.constant(&Tensor::randn(&shape, &mut rng(seed)));
-    let weighted = tape.mul(y, w);
-    tape.sum(weighted)
 }
 
 /// α, β in [1.2, 8], x in [0.1, 0.9]: where an `f32` finite difference with step 10⁻²

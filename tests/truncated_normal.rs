@@ -7,9 +7,9 @@
 
 mod common;
 
-use common::{Fixture, max_scaled_error};
+use common::{Fixture, max_scaled_error, probe};
 use ppo::Distribution;
-use ppo::autodiff::{GradCheck, Tape, Var, gradcheck_with};
+use ppo::autodiff::{GradCheck, Tape, gradcheck_with};
 use ppo::distributions::Randomness;
 use ppo::distributions::truncated_normal::{self, TruncatedNormal};
 use ppo::tensor::Tensor;
@@ -171,14 +171,6 @@ fn report_scipy(ours: &[f32], scipy: &[f64]) {
         finite.len(),
         scipy.len()
     );
-}
-
-/// Reduces a `[batch]` output to a scalar through fixed random weights.
-fn probe(tape: &mut Tape, y: Var, seed: u64) -> Var {
-    let shape = tape.value(y).shape().to_vec();
-    let w = tape.constant(&Tensor::randn(&shape, &mut rng(seed)));
-    let weighted = tape.mul(y, w);
-    tape.sum(weighted)
 }
 
 /// μ from 2.5 below to 2.5 above the box [−2, 2], σ in [0.3, 2], actions anywhere in the

@@ -121,3 +121,14 @@ pub fn max_scaled_error(actual: &[f64], expected: &[f64], scale: &[f64]) -> (f64
     }
     worst
 }
+
+/// Reduces any output to a scalar through fixed random weights, `Σ w ⊙ y`, so that a
+/// gradient check sees every entry of the Jacobian.
+pub fn probe(tape: &mut ppo::Tape, y: ppo::Var, seed: u64) -> ppo::Var {
+    use rand::SeedableRng;
+    let shape = tape.value(y).shape().to_vec();
+    let weights = ppo::Tensor::randn(&shape, &mut rand::rngs::StdRng::seed_from_u64(seed));
+    let w = tape.constant(&weights);
+    let weighted = tape.mul(y, w);
+    tape.sum(weighted)
+}
