@@ -310,7 +310,7 @@ fn sample_moments_match_the_exact_truncated_moments_and_stay_in_the_box() {
 
 /// The entropy is `E[−ln π(a)]`: over 200 000 samples the mean of `−ln π` matches it to 5
 /// standard errors, for a box around the mean and for a mean 50σ above the box, where the
-/// normalizer is `Φ(−50) ≈ 10⁻⁵⁴⁴`.
+/// normalizer is about `Φ(−50) ≈ 10⁻⁵⁴⁵`.
 #[test]
 fn mean_negative_log_prob_of_samples_is_the_entropy() {
     let policy = TruncatedNormal { dims: 2, low: -2.0, high: 2.0 };

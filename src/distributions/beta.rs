@@ -235,8 +235,11 @@ impl Op for Entropy {
 
 // ANCHOR: distribution
 /// The Beta on `[low, high]` (the same box for every dimension) as a [`Distribution`]:
-/// parameters `[alpha, beta]`, each one row of `dims` values; the sample is `x` in (0, 1),
-/// and the environment's action `low + (high − low)·x`.
+/// parameters `[alpha, beta]`, each one row of `dims` values, both positive; the sample is
+/// `x` in (0, 1), and the environment's action `low + (high − low)·x`.
+///
+/// # Panics
+/// The tape operations panic unless `low < high`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Beta {
     /// Action dimensions.

@@ -14,7 +14,7 @@
 //! box), the first two also as fused tape operations, [`LogProb`] and [`Entropy`].
 //!
 //! The danger is the normalizer. An actor's mean is not bounded by the box: with μ fifty σ
-//! above `high`, `Z = Φ(−50) − Φ(α) ≈ 10⁻⁵⁴⁴` underflows in `f64`, and `ln Z` computed as
+//! above `high`, `Z = Φ(−50) − Φ(α) ≈ 10⁻⁵⁴⁵` underflows in `f64`, and `ln Z` computed as
 //! written is `−∞`. Everything here is therefore computed in `f64` from the quantities that
 //! stay representable: by symmetry the box is moved to the *lower* tail (`β ≤ 0`) when it
 //! lies in the upper, and there every term is written relative to the near bound,
@@ -429,8 +429,11 @@ pub fn entropy(mean: &[f32], std: &[f32], low: f32, high: f32) -> f32 {
 
 // ANCHOR: distribution
 /// The truncated Normal on `[low, high]` (the same box for every dimension) as a
-/// [`Distribution`]: parameters `[mean, std]`, each one row of `dims` values; the sample is
-/// the action itself, always inside the box.
+/// [`Distribution`]: parameters `[mean, std]`, each one row of `dims` values, σ > 0; the
+/// sample is the action itself, always inside the box.
+///
+/// # Panics
+/// Sampling and the tape operations panic unless `low < high`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct TruncatedNormal {
     /// Action dimensions.
@@ -449,6 +452,7 @@ impl Distribution for TruncatedNormal {
     fn sample(&self, params: &[&[f32]], rng: &mut dyn Randomness, out: &mut [f32]) {
         let lengths = [params[0].len(), params[1].len(), out.len()];
         assert_same_len("truncated_normal::sample (mean, std, out)", &lengths);
+        bounds("truncated_normal::sample", [self.low, self.high]);
         for ((out, &m), &s) in out.iter_mut().zip(params[0]).zip(params[1]) {
             let u = rng.uniform();
             *out = sample_one(&Truncation::new(m, s, self.low, self.high), u) as f32;
