@@ -26,8 +26,8 @@ mod fields;
 
 pub use atomic::{is_temporary_of, write_atomic};
 
-use crate::gae::TimeLimit;
-use crate::nn::{Activation, Actor, ActorConfig, Critic, CriticConfig, Init, PolicyHead, StdParam};
+use crate::config::Choice;
+use crate::nn::{Activation, Actor, ActorConfig, Critic, CriticConfig, StdParam};
 use crate::ppo::Config;
 use fields::{Reader, Writer, to_u32};
 use std::fmt;
@@ -37,7 +37,7 @@ use std::path::{Path, PathBuf};
 /// The first eight bytes of every checkpoint.
 pub const MAGIC: [u8; 8] = *b"PPO-CKPT";
 /// The format version this program writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 /// Magic, version and length: what must be read before anything else can be trusted.
 const HEADER_BYTES: usize = 8 + 4 + 8;
 const CHECKSUM_BYTES: usize = 8;
@@ -51,9 +51,12 @@ pub struct Progress {
     pub timesteps: u64,
 }
 
-/// A loaded checkpoint: the config it was trained with, the networks, and its progress.
+/// A loaded checkpoint: the environment and the config it was trained with, the networks,
+/// and its progress.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Checkpoint {
+    /// Gymnasium's name of the environment (`Pendulum-v1`), or empty if none was recorded.
+    pub env: String,
     pub config: Config,
     pub actor: Actor,
     pub critic: Critic,
@@ -153,7 +156,8 @@ impl std::error::Error for CheckpointError {
     }
 }
 
-/// Writes a checkpoint of `actor` and `critic`, trained with `config`, to `path` atomically.
+/// Writes a checkpoint of `actor` and `critic`, trained with `config`, to `path` atomically,
+/// with no environment recorded ([`save_for`] records one).
 ///
 /// # Errors
 /// If the file cannot be written.
@@ -164,7 +168,23 @@ pub fn save(
     critic: &Critic,
     progress: Progress,
 ) -> Result<(), CheckpointError> {
-    let bytes = encode(config, actor, critic, progress);
+    save_for(path, "", config, actor, critic, progress)
+}
+
+/// [`save`], recording that the agent was trained on the environment `env` (Gymnasium's
+/// name, `Pendulum-v1`), so that a program for another one can refuse it.
+///
+/// # Errors
+/// If the file cannot be written.
+pub fn save_for(
+    path: &Path,
+    env: &str,
+    config: &Config,
+    actor: &Actor,
+    critic: &Critic,
+    progress: Progress,
+) -> Result<(), CheckpointError> {
+    let bytes = encode_for(env, config, actor, critic, progress);
     write_atomic(path, &bytes)
         .map_err(|e| CheckpointError { path: path.to_path_buf(), problem: Problem::Io(e) })
 }
@@ -222,14 +242,26 @@ pub fn size_limit(obs_size: usize, action_size: usize, max_hidden: usize) -> u64
 // ANCHOR_END: load
 
 // ANCHOR: encode
-/// The checkpoint's bytes, laid out as the format table says.
+/// The checkpoint's bytes, laid out as the format table says, with no environment recorded.
 pub fn encode(config: &Config, actor: &Actor, critic: &Critic, progress: Progress) -> Vec<u8> {
+    encode_for("", config, actor, critic, progress)
+}
+
+/// [`encode`], recording the environment `env`.
+pub fn encode_for(
+    env: &str,
+    config: &Config,
+    actor: &Actor,
+    critic: &Critic,
+    progress: Progress,
+) -> Vec<u8> {
     let mut w = Writer(Vec::new());
     w.0.extend_from_slice(&MAGIC);
     w.u32(FORMAT_VERSION);
     w.u64(0); // the length, filled in below once it is known
     w.u64(progress.update);
     w.u64(progress.timesteps);
+    w.string(env);
     write_config(&mut w, config);
 
     let a = actor.config();
@@ -293,6 +325,7 @@ pub fn decode(bytes: &[u8]) -> Result<Checkpoint, Problem> {
 
     let mut r = Reader { bytes: body, at: HEADER_BYTES };
     let progress = Progress { update: r.u64()?, timesteps: r.u64()? };
+    let env = r.string("the environment's name")?;
     let config = read_config(&mut r)?;
     config.validate().map_err(|e| Problem::Malformed(format!("config: {e}")))?;
 
@@ -304,7 +337,7 @@ pub fn decode(bytes: &[u8]) -> Result<Checkpoint, Problem> {
         hidden: r.sizes()?,
         std: config.std_param,
         init: config.init,
-        head: PolicyHead::Gaussian { squash_mean: true },
+        head: config.distribution.head(),
     };
     let critic_config = CriticConfig {
         obs_size: r.u32()? as usize,
@@ -335,7 +368,7 @@ pub fn decode(bytes: &[u8]) -> Result<Checkpoint, Problem> {
             r.remaining()
         )));
     }
-    Ok(Checkpoint { config, actor, critic, progress })
+    Ok(Checkpoint { env, config, actor, critic, progress })
 }
 // ANCHOR_END: decode
 
@@ -441,12 +474,10 @@ fn write_config(w: &mut Writer, c: &Config) {
     w.opt_f32(c.max_grad_norm);
     w.opt_f32(c.value_clip);
     w.bool(c.normalize_advantages);
-    w.u8(match c.time_limit {
-        TimeLimit::Bootstrap => 0,
-        TimeLimit::AsTerminal => 1,
-    });
+    w.u8(c.time_limit.code());
     w.f32(c.reward_scale);
     w.u64(c.hidden_size as u64);
+    w.u8(c.distribution.code());
     let (kind, init, clamp) = match c.std_param {
         StdParam::Softplus => (0, 0.0, None),
         StdParam::LogStd { init, clamp } => (1, init, clamp),
@@ -458,10 +489,7 @@ fn write_config(w: &mut Writer, c: &Config) {
     let (low, high) = clamp.unwrap_or((0.0, 0.0));
     w.f32(low);
     w.f32(high);
-    w.u8(match c.init {
-        Init::PyTorchDefault => 0,
-        Init::Orthogonal => 1,
-    });
+    w.u8(c.init.code());
     w.u64(c.seed);
 }
 
@@ -481,13 +509,10 @@ fn read_config(r: &mut Reader) -> Result<Config, Problem> {
     let max_grad_norm = r.opt_f32()?;
     let value_clip = r.opt_f32()?;
     let normalize_advantages = r.bool()?;
-    let time_limit = match r.u8()? {
-        0 => TimeLimit::Bootstrap,
-        1 => TimeLimit::AsTerminal,
-        other => return Err(Problem::Malformed(format!("time-limit code {other}"))),
-    };
+    let time_limit = r.choice("time-limit")?;
     let reward_scale = r.f32()?;
     let hidden_size = r.usize()?;
+    let distribution = r.choice("distribution")?;
     let std_kind = r.u8()?;
     let log_std_init = r.f32()?;
     let has_clamp = r.bool()?;
@@ -498,11 +523,7 @@ fn read_config(r: &mut Reader) -> Result<Config, Problem> {
         2 if has_clamp => StdParam::LogStdHead { clamp: (low, high) },
         other => return Err(Problem::Malformed(format!("σ parametrization code {other}"))),
     };
-    let init = match r.u8()? {
-        0 => Init::PyTorchDefault,
-        1 => Init::Orthogonal,
-        other => return Err(Problem::Malformed(format!("initialization code {other}"))),
-    };
+    let init = r.choice("initialization")?;
     let seed = r.u64()?;
     Ok(Config {
         total_timesteps,
@@ -523,6 +544,7 @@ fn read_config(r: &mut Reader) -> Result<Config, Problem> {
         time_limit,
         reward_scale,
         hidden_size,
+        distribution,
         std_param,
         init,
         seed,

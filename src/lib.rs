@@ -18,7 +18,7 @@
 //! | 7 | (book only) | policy gradients, importance sampling, the advantage |
 //! | 8 | [`gae`] | the rollout buffer and generalized advantage estimation |
 //! | 9 | [`loss`] | the clipped surrogate, value loss, entropy bonus, diagnostics |
-//! | 10 | [`ppo`] | configuration, the four-phase training loop, evaluation |
+//! | 10 | [`config`], [`ppo`], [`evaluate`] | configuration and presets, the four-phase training loop, evaluation |
 //! | 11 | (book only) | results: learning curves and diagnostics over ten seeds |
 //! | 12 | [`checkpoint`], [`plot`], [`program`] | running it: saving and loading a trained agent; learning-curve plots; the programs |
 //! | 13 | (book only) | performance: where the time goes |
@@ -30,8 +30,10 @@ pub mod adam;
 pub mod autodiff;
 pub mod cartpole;
 pub mod checkpoint;
+pub mod config;
 pub mod distributions;
 pub mod env;
+pub mod evaluate;
 pub mod gae;
 pub mod init;
 pub mod loss;

@@ -67,18 +67,24 @@ fn both_presets_round_trip_bit_for_bit() {
 #[test]
 fn the_bytes_are_laid_out_as_documented() {
     let trainer = trained(small(Config::default()));
-    let bytes = bytes_of(&trainer);
+    let progress = Progress { update: 1, timesteps: 128 };
+    let (config, actor, critic) = (trainer.config(), trainer.actor(), trainer.critic());
+    let bytes = checkpoint::encode_for("Pendulum-v1", config, actor, critic, progress);
     assert_eq!(bytes[..8], MAGIC);
     assert_eq!(bytes[8..12], FORMAT_VERSION.to_le_bytes());
+    assert_eq!(FORMAT_VERSION, 2);
     assert_eq!(bytes[12..20], (bytes.len() as u64).to_le_bytes());
     assert_eq!(bytes[20..28], 1u64.to_le_bytes(), "update");
     assert_eq!(bytes[28..36], 128u64.to_le_bytes(), "timesteps");
-    assert_eq!(bytes[36..44], 256u64.to_le_bytes(), "config.total_timesteps");
+    assert_eq!(bytes[36..40], 11u32.to_le_bytes(), "the environment's name: its length");
+    assert_eq!(&bytes[40..51], b"Pendulum-v1");
+    assert_eq!(bytes[51..59], 256u64.to_le_bytes(), "config.total_timesteps");
     let (body, checksum) = bytes.split_at(bytes.len() - 8);
     assert_eq!(checksum, fnv1a(body).to_le_bytes());
-    // Header 20, progress 16, config 40 + 20 + 1 + 4 + 5 + 5 + 1 + 1 + 4 + 8 + 1 + 4 + 9 + 1
-    // + 8 = 112, sizes 4 + 4 + 4 + 1 + 4 + 2·4 (actor) and 4 + 1 + 4 + 2·4 (critic) = 42,
-    // tensors: a count each, then per tensor a name and shape, then the values.
+    assert_eq!(decode(&bytes).unwrap().env, "Pendulum-v1");
+    // Header 20, progress 16, the name 4 + 11, config 40 + 20 + 1 + 4 + 5 + 5 + 1 + 1 + 4 + 8
+    // + 1 + 1 + 4 + 9 + 1 + 8 = 113, sizes 4 + 4 + 4 + 1 + 4 + 2·4 (actor) and 4 + 1 + 4 + 2·4
+    // (critic) = 42, tensors: a count each, then per tensor a name and shape, then the values.
     let tensors: usize = [trainer.actor().parameter_names(), trainer.critic().parameter_names()]
         .iter()
         .zip([trainer.actor().parameters(), trainer.critic().parameters()])
@@ -90,9 +96,9 @@ fn the_bytes_are_laid_out_as_documented() {
                 .sum::<usize>()
         })
         .sum();
-    assert_eq!(bytes.len(), 20 + 16 + 112 + 42 + tensors + 8);
+    assert_eq!(bytes.len(), 20 + 16 + 15 + 113 + 42 + tensors + 8);
     // Nothing depends on the time or the machine.
-    assert_eq!(bytes, bytes_of(&trainer));
+    assert_eq!(bytes, checkpoint::encode_for("Pendulum-v1", config, actor, critic, progress));
 }
 
 #[test]
@@ -363,6 +369,7 @@ fn unusual() -> Config {
         time_limit: ppo::gae::TimeLimit::AsTerminal,
         reward_scale: 0.37,
         hidden_size: 8,
+        distribution: ppo::ppo::DistributionKind::TruncatedNormal,
         std_param: StdParam::LogStd { init: -0.3, clamp: Some((-4.5, 1.5)) },
         init: ppo::nn::Init::PyTorchDefault,
         seed: 987_654_321,
@@ -401,7 +408,7 @@ fn fields(config: &Config) -> Vec<(String, String)> {
 fn every_config_field_survives_the_round_trip() {
     let config = unusual();
     let defaults = fields(&Config::default());
-    assert_eq!(defaults.len(), 21, "{defaults:?}");
+    assert_eq!(defaults.len(), 22, "{defaults:?}");
     for ((name, value), (_, default)) in fields(&config).iter().zip(defaults) {
         assert_ne!(*value, default, "the unusual config must change {name}");
     }

@@ -274,7 +274,7 @@ fn damaged_checkpoints_are_named_not_panicked_over() {
     let mut newer = bytes.clone();
     newer[8..12].copy_from_slice(&7u32.to_le_bytes());
     std::fs::write(&version, &newer).unwrap();
-    assert_refused(&dir, &version, "has format version 7, this program reads 1");
+    assert_refused(&dir, &version, "has format version 7, this program reads 2");
 
     assert_refused(&dir, &out.join("config.txt"), "is not a ppo checkpoint");
     assert_refused(&dir, &dir.path("missing.ckpt"), "No such file");
@@ -294,6 +294,16 @@ fn damaged_checkpoints_are_named_not_panicked_over() {
     let critic = Critic::new(&CriticConfig { obs_size: 4, ..CriticConfig::default() }, &mut rng);
     checkpoint::save(&other, &config, &actor, &critic, Progress::default()).unwrap();
     assert_refused(&dir, &other, "its actor (4 → 64 → 64 → 2, actions scaled to ±2) does not fit");
+
+    // A checkpoint that records another environment is refused by name, even where the
+    // networks' shapes would fit.
+    let pendulum_run = checkpoint::load(&out.join("policy.ckpt"), LIMIT).unwrap();
+    let (actor, critic) = (&pendulum_run.actor, &pendulum_run.critic);
+    let elsewhere = dir.path("cartpole.ckpt");
+    checkpoint::save_for(&elsewhere, "CartPole-v1", &config, actor, critic, Progress::default())
+        .unwrap();
+    assert_refused(&dir, &elsewhere, "was trained on CartPole-v1, not Pendulum-v1");
+    assert_eq!(pendulum_run.env, "Pendulum-v1", "a run records its environment");
 }
 
 #[test]

@@ -2,6 +2,7 @@
 //! written by [`Writer`] and read back by [`Reader`], which never reads past the end.
 
 use super::Problem;
+use crate::config::Choice;
 use crate::nn::Activation;
 use crate::tensor::Tensor;
 
@@ -39,11 +40,15 @@ impl Writer {
             self.u32(to_u32(n));
         }
     }
+    /// UTF-8 text, its length in bytes first.
+    pub fn string(&mut self, text: &str) {
+        self.u32(to_u32(text.len()));
+        self.0.extend_from_slice(text.as_bytes());
+    }
     pub fn tensors(&mut self, names: &[String], tensors: &[&Tensor]) {
         self.u32(to_u32(tensors.len()));
         for (name, tensor) in names.iter().zip(tensors) {
-            self.u32(to_u32(name.len()));
-            self.0.extend_from_slice(name.as_bytes());
+            self.string(name);
             self.sizes(tensor.shape());
             for &x in tensor.data() {
                 self.f32(x);
@@ -97,6 +102,12 @@ impl Reader<'_> {
         let value = self.f32()?;
         Ok(present.then_some(value))
     }
+    /// A [`Choice`] stored as its position in its table.
+    pub fn choice<T: Choice>(&mut self, what: &str) -> Result<T, Problem> {
+        let code = self.u8()?;
+        T::from_code(code).ok_or_else(|| Problem::Malformed(format!("{what} code {code}")))
+    }
+
     pub fn activation(&mut self) -> Result<Activation, Problem> {
         match self.u8()? {
             0 => Ok(Activation::Relu),
@@ -112,6 +123,18 @@ impl Reader<'_> {
             return Err(Problem::Malformed(format!("a list of {count} sizes runs past the end")));
         }
         (0..count).map(|_| Ok(self.u32()? as usize)).collect()
+    }
+    /// UTF-8 text, its length first, inside the bytes left.
+    pub fn string(&mut self, what: &str) -> Result<String, Problem> {
+        let length = self.u32()? as usize;
+        let start = self.at;
+        let text = start
+            .checked_add(length)
+            .and_then(|end| self.bytes.get(start..end))
+            .and_then(|b| std::str::from_utf8(b).ok())
+            .ok_or_else(|| Problem::Malformed(format!("{what} at byte {start}")))?;
+        self.at += length;
+        Ok(text.to_string())
     }
     /// The tensors of one network, which must carry the names the network gives its
     /// parameters, in the same order.

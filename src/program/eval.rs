@@ -25,6 +25,15 @@ pub fn run<T: Task>(eval: Eval) -> Result<(), Failure> {
     let limit = size_limit(env.obs_size(), outputs, MAX_WIDTH);
     let loaded = checkpoint::load(&eval.checkpoint, limit)
         .map_err(|e| e.message_with(&terminal::path(&e.path)))?;
+    let env_id = T::INFO.env_id;
+    if !loaded.env.is_empty() && loaded.env != env_id {
+        return Err(Failure::from(format!(
+            "checkpoint {} was trained on {}, not {env_id}: evaluate it with the program for {}",
+            terminal::path(&eval.checkpoint),
+            terminal::escape(&loaded.env),
+            terminal::escape(&loaded.env)
+        )));
+    }
     let actor = &loaded.actor;
     let a = actor.config();
     let scale_fits = match space {

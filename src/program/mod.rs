@@ -125,7 +125,15 @@ pub fn main<T: Task>() -> ExitCode {
             let version = format!("{} {}", info.name, env!("CARGO_PKG_VERSION"));
             output::println(&version).map_err(Failure::from)
         }
-        Ok(Command::Train(settings)) => train::run::<T>(settings),
+        Ok(Command::Train(settings)) => {
+            match settings.config.distribution.over(T::env().action_space()) {
+                Err(problem) => {
+                    say_error(&format!("--distribution: {problem} (see '{} --help')", info.name));
+                    return ExitCode::from(2);
+                }
+                Ok(_) => train::run::<T>(settings),
+            }
+        }
         Ok(Command::Eval(settings)) => eval::run::<T>(settings),
     };
     match result {

@@ -6,8 +6,8 @@
 //! text and print it as text, so what a run writes is exactly what a later run reads.
 
 use super::{Info, Preset, terminal};
-use crate::gae::TimeLimit;
-use crate::nn::{Init, StdParam};
+use crate::config::Choice;
+use crate::nn::StdParam;
 use crate::ppo::Config;
 use std::ffi::{OsStr, OsString};
 use std::fmt::Write as _;
@@ -218,39 +218,14 @@ fn show_std_param(value: &StdParam) -> String {
     }
 }
 
-/// The names of the choices of an enum-valued option, one table for reading and showing.
-const TIME_LIMITS: [(&str, TimeLimit); 2] =
-    [("bootstrap", TimeLimit::Bootstrap), ("as-terminal", TimeLimit::AsTerminal)];
-const INITS: [(&str, Init); 2] =
-    [("pytorch", Init::PyTorchDefault), ("orthogonal", Init::Orthogonal)];
-
-/// The choice called `value` in `choices`, or an error listing the names.
-fn choice<T: Copy>(value: &str, choices: &[(&str, T)]) -> Result<T, String> {
-    choices.iter().find(|(name, _)| *name == value).map(|&(_, choice)| choice).ok_or_else(|| {
-        let names: Vec<String> = choices.iter().map(|(name, _)| format!("'{name}'")).collect();
-        format!("expected {}, got '{value}'", names.join(" or "))
-    })
+/// A [`Choice`] setting read from its name.
+fn choice<T: Choice>(value: &str) -> Result<T, String> {
+    T::from_name(value)
 }
 
-/// The name of `value` in `choices`.
-fn choice_name<T: PartialEq>(value: &T, choices: &[(&str, T)]) -> String {
-    choices.iter().find(|(_, choice)| choice == value).map_or("?", |(name, _)| name).to_string()
-}
-
-fn time_limit(value: &str) -> Result<TimeLimit, String> {
-    choice(value, &TIME_LIMITS)
-}
-
-fn show_time_limit(value: &TimeLimit) -> String {
-    choice_name(value, &TIME_LIMITS)
-}
-
-fn init(value: &str) -> Result<Init, String> {
-    choice(value, &INITS)
-}
-
-fn show_init(value: &Init) -> String {
-    choice_name(value, &INITS)
+/// A [`Choice`] setting shown by its name.
+fn choice_name<T: Choice>(value: &T) -> String {
+    value.name().to_string()
 }
 
 // ANCHOR: field
@@ -334,15 +309,17 @@ pub const OPTIONS: &[Opt] = &[
         "clip range of the critic's values around their collection-time values, or 'none'"),
     field!("--normalize-advantages", "BOOL", normalize_advantages, boolean, display,
         "normalize advantages over each rollout: true or false"),
-    field!("--time-limit", "MODE", time_limit, time_limit, show_time_limit,
+    field!("--time-limit", "MODE", time_limit, choice, choice_name,
         "an episode cut off by the time limit is 'bootstrap'ped from the critic or treated 'as-terminal'"),
     field!("--reward-scale", "X", reward_scale, number, display,
         "factor applied to rewards for learning, above 0 (reported returns are unscaled)"),
     field!("--hidden-size", "N", hidden_size, whole, display, max = MAX_WIDTH,
         "width of the two hidden layers of both networks"),
+    field!("--distribution", "NAME", distribution, choice, choice_name,
+        "the policy's distribution over actions: 'normal' (its samples clipped to the action bounds by the environment), 'truncated-normal' or 'beta' (both inside the bounds); for discrete actions 'categorical'"),
     field!("--std", "KIND", std_param, std_param, show_std_param,
         "the actor's σ: 'softplus' (a head on the network, σ depends on the state), 'log-std[,init=X][,clamp=LO:HI|none]' (a learned log σ, the same in every state; init 0 and clamp -20:2 unless given) or 'log-std-head[,clamp=LO:HI]' (a head giving log σ, clamped, -20:2 unless given)"),
-    field!("--init", "KIND", init, init, show_init,
+    field!("--init", "KIND", init, choice, choice_name,
         "weight initialization: 'pytorch' (uniform, PyTorch's default) or 'orthogonal'"),
     Opt { max: None, flag: "--out", value: "DIR", scope: Scope::Train,
         help: "directory for the run's files, created if needed; an earlier run's files in it are replaced; one that another run is using, or that holds other files, is refused",
@@ -829,6 +806,8 @@ fn wrap_words<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::gae::TimeLimit;
+    use crate::nn::Init;
     use crate::program::Task;
     use crate::program::tasks::PendulumTask;
 
@@ -899,7 +878,7 @@ mod tests {
             })
             .collect();
         let mut fields = debug_field_names(&format!("{:?}", Config::default()));
-        assert_eq!(fields.len(), 21, "{fields:?}");
+        assert_eq!(fields.len(), 22, "{fields:?}");
         with_flags.sort_unstable();
         fields.sort_unstable();
         assert_eq!(with_flags, fields);

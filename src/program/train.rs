@@ -58,7 +58,8 @@ pub fn run<T: Task>(train: Train) -> Result<(), Failure> {
             update: stats.map_or(0, |s| s.update as u64),
             timesteps: stats.map_or(0, |s| s.timesteps as u64),
         };
-        checkpoint::save(&checkpoint_path, &config, trainer.actor(), trainer.critic(), progress)
+        let (actor, critic) = (trainer.actor(), trainer.critic());
+        checkpoint::save_for(&checkpoint_path, info.env_id, &config, actor, critic, progress)
             .map_err(|e| e.message_with(&terminal::path(&e.path)))
     };
     save(&trainer, None)?;
