@@ -11,7 +11,8 @@
 //! 4. **discard**: the data was collected by a policy that no longer exists; clear it.
 //!
 //! Every hyperparameter lives in one [`Config`], with two presets: [`Config::seed`], the
-//! documents' table, and [`Config::default`], what the `pendulum` program runs.
+//! JAX/Flax Pendulum write-up's table, and [`Config::default`], what the `pendulum` program
+//! runs.
 
 use crate::adam::{Adam, clip_grad_norm};
 use crate::autodiff::{Tape, Var};
@@ -82,10 +83,10 @@ pub struct Config {
 
 // ANCHOR: presets
 impl Config {
-    /// The documents' hyperparameter table, exactly: 100,000 steps of one environment,
-    /// rollouts of 2048, 10 epochs of minibatches of 64, γ 0.99, λ 0.95, ε 0.2, learning
-    /// rates 3e-4 (actor) and 1e-3 (critic), the tanh·2 / softplus actor, time limits
-    /// treated as terminal as the documents' code does, nothing else.
+    /// The JAX/Flax Pendulum write-up's hyperparameter table, exactly: 100,000 steps of one
+    /// environment, rollouts of 2048, 10 epochs of minibatches of 64, γ 0.99, λ 0.95, ε 0.2,
+    /// learning rates 3e-4 (actor) and 1e-3 (critic), the tanh·2 / softplus actor, nothing
+    /// else; time limits treated as terminal, as the PyTorch chapter's code does.
     pub fn seed() -> Config {
         Config {
             total_timesteps: 100_000,

@@ -58,7 +58,7 @@ pub enum Action {
 pub enum Preset {
     /// `Config::default()`: what solves Pendulum.
     Default,
-    /// `Config::seed()`: the documents' table.
+    /// `Config::seed()`: the JAX/Flax Pendulum write-up's table.
     Seed,
 }
 
@@ -282,7 +282,7 @@ macro_rules! field {
 #[rustfmt::skip] // a table reads best as one: rustfmt would give every argument its own line
 pub const OPTIONS: &[Opt] = &[
     Opt { flag: "--preset", value: "NAME", scope: Scope::Train, action: Action::Preset,
-        help: "starting hyperparameters: 'default' (solves Pendulum) or 'seed' (the documents' table); every other option overrides it, wherever it appears" },
+        help: "starting hyperparameters: 'default' (solves Pendulum) or 'seed' (the JAX/Flax Pendulum write-up's table); every other option overrides it, wherever it appears" },
     Opt { flag: "--config", value: "FILE", scope: Scope::Train, action: Action::ConfigFile,
         help: "read options from FILE, one '--flag value' per line ('#' starts a comment), as if given here; a run's config.txt is such a file, so 'pendulum --config runs/X/config.txt' repeats run X exactly" },
     field!("--seed", "N", seed, seed, display,

@@ -153,8 +153,8 @@ impl Metrics {
 }
 // ANCHOR_END: metrics
 
-/// `learning_curve.svg`: the mean training return against environment steps, with the
-/// documents' two success lines.
+/// `learning_curve.svg`: the mean training return against environment steps, with the book's
+/// two success lines (−200 and −150, chapter 6).
 pub fn learning_curve(metrics: &Metrics, preset: Preset, config: &Config) -> String {
     LinePlot {
         title: format!("PPO on Pendulum-v1: preset {}, seed {}", preset.name(), config.seed),
