@@ -28,6 +28,9 @@ pub enum LayerInit {
     PyTorchDefault,
     /// `gain` times a random orthogonal matrix; zero bias.
     Orthogonal { gain: f32 },
+    /// Every weight and bias zero: a layer that is about to be overwritten (by a checkpoint's
+    /// parameters), built without drawing a random number or decomposing a matrix.
+    Zeros,
 }
 
 /// Gain for hidden layers followed by ReLU: it makes up for ReLU zeroing half of each

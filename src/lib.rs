@@ -20,10 +20,11 @@
 //! | 9 | [`loss`] | the clipped surrogate, value loss, entropy bonus, diagnostics |
 //! | 10 | [`ppo`] | configuration, the four-phase training loop, evaluation |
 //! | 11 | (book only) | results: learning curves and diagnostics over ten seeds |
-//! | 12 | [`checkpoint`], [`plot`] | running it: saving and loading a trained agent; learning-curve plots |
+//! | 12 | [`checkpoint`], [`plot`], [`program`] | running it: saving and loading a trained agent; learning-curve plots; the programs |
 //! | 13 | (book only) | performance: where the time goes |
 //!
-//! The `pendulum` program (`src/bin/pendulum/`) trains, evaluates and replays agents.
+//! The `pendulum` program (`src/bin/pendulum.rs`, all of it in [`program`]) trains, evaluates
+//! and replays agents.
 
 pub mod adam;
 pub mod autodiff;
@@ -39,6 +40,7 @@ pub mod nn;
 pub mod pendulum;
 pub mod plot;
 pub mod ppo;
+pub mod program;
 pub mod tensor;
 
 pub use adam::Adam;

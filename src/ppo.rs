@@ -893,7 +893,10 @@ pub fn evaluate_with<E: Env>(
 
 /// The distribution whose most likely action is the deterministic policy of `actor` over
 /// `space`: the head alone decides it.
-fn deterministic_distribution(actor: &Actor, space: ActionSpace<'_>) -> Box<dyn Distribution> {
+///
+/// # Panics
+/// If the head does not fit the action space.
+pub fn deterministic_distribution(actor: &Actor, space: ActionSpace<'_>) -> Box<dyn Distribution> {
     let c = actor.config();
     match (c.head, space) {
         (PolicyHead::Gaussian { squash_mean: true }, ActionSpace::Continuous { .. }) => {
