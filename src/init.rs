@@ -17,7 +17,7 @@ pub enum Init {
     PyTorchDefault,
     /// Orthogonal weights and zero biases, with gain √2 for hidden layers, 0.01 for the
     /// policy heads and 1 for the value head: the choices of CleanRL's `layer_init` (the
-    /// PyTorch write-up uses √2 on every layer, heads included).
+    /// PyTorch chapter uses √2 on every layer, heads included).
     Orthogonal,
 }
 

@@ -29,7 +29,7 @@ pub enum StdParam {
     LogStd { init: f32, clamp: Option<(f32, f32)> },
     /// A head on the trunk that outputs log σ, clamped: `σ = exp(clamp(h·W + b, lo, hi))`,
     /// state-dependent like the softplus head but with the log-σ parametrization. The PyTorch
-    /// write-up uses this head with the clamp `[−20, 2]`.
+    /// chapter uses this head with the clamp `[−20, 2]`.
     LogStdHead { clamp: (f32, f32) },
 }
 
@@ -74,7 +74,7 @@ pub struct ActorConfig {
 }
 
 impl Default for ActorConfig {
-    /// The JAX/Flax write-up's actor for the pendulum: 3 → 64 → 64 (ReLU) → μ = 2·tanh,
+    /// The JAX/Flax Pendulum write-up's actor: 3 → 64 → 64 (ReLU) → μ = 2·tanh,
     /// σ = softplus.
     fn default() -> Self {
         ActorConfig {
@@ -100,7 +100,7 @@ pub struct CriticConfig {
 }
 
 impl Default for CriticConfig {
-    /// The JAX/Flax write-up's critic for the pendulum: 3 → 64 → 64 (ReLU) → 1.
+    /// The JAX/Flax Pendulum write-up's critic: 3 → 64 → 64 (ReLU) → 1.
     fn default() -> Self {
         CriticConfig {
             obs_size: 3,
