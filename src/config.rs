@@ -73,7 +73,9 @@ impl Config {
     /// The JAX/Flax Pendulum write-up's hyperparameter table, exactly: 100,000 steps of one
     /// environment, rollouts of 2048, 10 epochs of minibatches of 64, γ 0.99, λ 0.95, ε 0.2,
     /// learning rates 3e-4 (actor) and 1e-3 (critic), the tanh·2 / softplus actor, nothing
-    /// else; time limits treated as terminal, as the PyTorch chapter's code does.
+    /// else. Its time limits are what that write-up's code does with them: it reads only
+    /// `terminated` and never resets, so the pendulum runs one endless episode
+    /// ([`TimeLimit::Ignore`]).
     pub fn seed() -> Config {
         Config {
             total_timesteps: 100_000,
@@ -91,7 +93,7 @@ impl Config {
             max_grad_norm: None,
             value_clip: None,
             normalize_advantages: true,
-            time_limit: TimeLimit::AsTerminal,
+            time_limit: TimeLimit::Ignore,
             reward_scale: 1.0,
             hidden_size: 64,
             distribution: DistributionKind::Normal,
@@ -315,8 +317,11 @@ pub trait Choice: Copy + PartialEq + 'static {
 }
 
 impl Choice for TimeLimit {
-    const CHOICES: &'static [(&'static str, Self)] =
-        &[("bootstrap", TimeLimit::Bootstrap), ("as-terminal", TimeLimit::AsTerminal)];
+    const CHOICES: &'static [(&'static str, Self)] = &[
+        ("bootstrap", TimeLimit::Bootstrap),
+        ("as-terminal", TimeLimit::AsTerminal),
+        ("ignore", TimeLimit::Ignore),
+    ];
 }
 
 impl Choice for Init {

@@ -23,6 +23,11 @@ pub enum TimeLimit {
     /// are never positive, dropping the missing future makes the last states of an episode look
     /// better than they are.
     AsTerminal,
+    /// What the JAX/Flax Pendulum write-up's code does: it reads only `terminated` and never
+    /// resets, so a truncation is no episode end at all. The environment runs on past its
+    /// time limit, one endless episode (Gymnasium keeps stepping and raising `truncated`,
+    /// which that code discards); no step is cut off, so nothing needs bootstrapping.
+    Ignore,
 }
 // ANCHOR_END: time_limit
 
@@ -266,7 +271,7 @@ pub fn compute_gae(
         let mut next_value = rollout.last_values[env];
         for t in (env..n).step_by(envs).rev() {
             let terminated = rollout.terminated[t];
-            let truncated = rollout.truncated[t];
+            let truncated = rollout.truncated[t] && time_limit != TimeLimit::Ignore;
             let bootstrap = if terminated || (truncated && time_limit == TimeLimit::AsTerminal) {
                 0.0
             } else if truncated {

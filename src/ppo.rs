@@ -17,7 +17,7 @@ use crate::adam::{Adam, clip_grad_norm};
 use crate::autodiff::{Tape, Var};
 use crate::distributions::{Distribution, Randomness};
 use crate::env::{Env, VecEnv};
-use crate::gae::{GaeParams, RolloutBuffer, Transition, normalize};
+use crate::gae::{GaeParams, RolloutBuffer, TimeLimit, Transition, normalize};
 use crate::loss::{actor_loss, explained_variance, log_ratio_stats, value_loss};
 use crate::nn::{Actor, Critic, Workspace};
 use crate::tensor::Tensor;
@@ -162,7 +162,10 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
             config.num_envs,
             "config.num_envs and the environments given differ"
         );
-        let envs = VecEnv::new(envs);
+        let mut envs = VecEnv::new(envs);
+        if config.time_limit == TimeLimit::Ignore {
+            envs.ignore_time_limits();
+        }
         let (obs_size, space) = (envs.obs_size(), envs.action_space());
         let distribution = config.distribution.over(space).unwrap_or_else(|e| panic!("{e}"));
         let actor = Actor::new(&config.actor_config(obs_size, space), rng.generator());

@@ -310,7 +310,7 @@ pub const OPTIONS: &[Opt] = &[
     field!("--normalize-advantages", "BOOL", normalize_advantages, boolean, display,
         "normalize advantages over each rollout: true or false"),
     field!("--time-limit", "MODE", time_limit, choice, choice_name,
-        "an episode cut off by the time limit is 'bootstrap'ped from the critic or treated 'as-terminal'"),
+        "an episode cut off by the time limit is 'bootstrap'ped from the critic, treated 'as-terminal', or the limit is ignored ('ignore': no reset, one endless episode)"),
     field!("--reward-scale", "X", reward_scale, number, display,
         "factor applied to rewards for learning, above 0 (reported returns are unscaled)"),
     field!("--hidden-size", "N", hidden_size, whole, display, max = MAX_WIDTH,
