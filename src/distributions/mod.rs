@@ -17,6 +17,7 @@
 //! the only implementation a program needs; a test can put a recording in its place and
 //! replay another implementation's draws, number for number (chapter 10).
 
+pub mod categorical;
 pub mod normal;
 
 use crate::autodiff::{Tape, Var};
