@@ -19,6 +19,7 @@
 
 pub mod categorical;
 pub mod normal;
+pub mod tanh_normal;
 
 use crate::autodiff::{Tape, Var};
 use rand::{Rng, RngExt};
