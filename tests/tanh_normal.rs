@@ -10,7 +10,7 @@ mod common;
 use common::{Fixture, max_relative_error};
 use ppo::autodiff::{Tape, Var, gradcheck};
 use ppo::distributions::tanh_normal::{
-    self, QUADRATURE_NODES, Quadrature, TanhNormal, entropy_on_tape, gauss_hermite,
+    self, Quadrature, RULES, TanhNormal, entropy_on_tape, gauss_hermite,
     log_one_minus_tanh_squared, log_prob_on_tape,
 };
 use ppo::distributions::{Distribution, normal};
@@ -130,9 +130,10 @@ fn gauss_hermite_rules_match_numpy_hermgauss() {
 /// `Γ(½) = √π` and `Γ(j + 3/2) = (j + ½)·Γ(j + ½)`.
 #[test]
 fn gauss_hermite_integrates_even_moments_exactly() {
-    let rule = gauss_hermite(QUADRATURE_NODES);
+    let nodes = 64;
+    let rule = gauss_hermite(nodes);
     let mut gamma = std::f64::consts::PI.sqrt();
-    for j in 0..QUADRATURE_NODES {
+    for j in 0..nodes {
         let moment: f64 = rule.iter().map(|&(x, w)| w * x.powi(2 * j as i32)).sum();
         assert!((moment / gamma - 1.0).abs() < 1e-12, "x^{}: {moment} vs {gamma}", 2 * j);
         gamma *= j as f64 + 0.5;
@@ -149,30 +150,34 @@ fn entropy_grid(fixture: &Fixture) -> (Vec<f64>, Vec<f64>) {
 
 // ANCHOR: quadrature_error
 /// The quadrature's error against mpmath's 30-digit `E[ln(1 − tanh² z)]` over μ from −20 to
-/// 1000 and σ from 10⁻⁴ to 1000, for several sizes of rule; the crate's 64 points must be
-/// within 2·10⁻⁹ everywhere (48 points are not). Printed with `--nocapture`, by band of σ.
+/// 1000 and σ from 10⁻⁴ to 1000: for one rule of each size everywhere, and for 64 points
+/// without the frequency form (printed with `--nocapture`, by band of σ); and for the
+/// crate's rules, which must be within 2·10⁻⁹.
 #[test]
 fn quadrature_error_is_below_2e_9_on_the_grid() {
     let fixture = Fixture::load("tanh_normal.txt");
     let (mean, std) = entropy_grid(&fixture);
     let reference = &fixture.get("entropy.expected_log_det").values;
-    let bands = [(0.0, 1.0), (1.0, 2.0), (2.0, 10.0), (10.0, 1e3)];
-    for nodes in [8, 16, 32, 48, QUADRATURE_NODES, 96] {
-        let quadrature = Quadrature::new(nodes);
-        let mut worst = [0.0f64; 4];
+    let bands = [0.2, 0.4, 0.6, 1.2, 10.0, 1e3];
+    let worst_by_band = |quadrature: &Quadrature| {
+        let mut worst = [0.0f64; 6];
         for i in 0..mean.len() {
             let error = (quadrature.expected_log_det(mean[i], std[i]) - reference[i]).abs();
-            let band = bands.iter().position(|&(lo, hi)| std[i] > lo && std[i] <= hi).unwrap();
+            let band = bands.iter().position(|&top| std[i] <= top).unwrap();
             worst[band] = worst[band].max(error);
         }
-        let row: Vec<String> = worst.iter().map(|e| format!("{e:.1e}")).collect();
-        println!(
-            "{nodes:3} points: largest error for σ in (0,1], (1,2], (2,10], (10,1000]: {row:?}"
-        );
-        if nodes == QUADRATURE_NODES {
-            assert!(worst.iter().all(|&e| e < 2e-9), "{worst:?}");
-        }
+        worst
+    };
+    let show = |worst: [f64; 6]| worst.map(|e| format!("{e:.0e}"));
+    println!("largest error for σ up to {bands:?}:");
+    for nodes in [8, 16, 32, 48, 64, 96] {
+        println!("{nodes:3} points: {:?}", show(worst_by_band(&Quadrature::with_nodes(nodes))));
     }
+    let in_z = worst_by_band(&Quadrature::in_z_only(64));
+    println!(" 64 points, in z only: {:?}", show(in_z));
+    let errors = worst_by_band(&Quadrature::new());
+    println!("{RULES:?}: {:?}", show(errors));
+    assert!(errors.iter().all(|&e| e < 2e-9), "{errors:?}");
 }
 // ANCHOR_END: quadrature_error
 
@@ -198,15 +203,19 @@ fn entropy_and_grads_match_the_reference() {
     }
 }
 
-/// Where the quadrature changes form (σ = 1.2; |μ| = 6σ), the two forms agree to 3·10⁻⁸
-/// (relative above 1) in value and derivatives: the switch is invisible in `f32`.
+/// Where the quadrature changes rule (σ = 0.2, 0.4, 0.6) or form (σ = 1.2; |μ| = 6σ beyond
+/// it), the two sides agree to 3·10⁻⁸ (relative above 1) in value and derivatives: the
+/// switch is invisible in `f32`.
 #[test]
-fn the_two_forms_of_the_quadrature_agree_where_they_meet() {
-    let quadrature = Quadrature::new(QUADRATURE_NODES);
+fn the_rules_agree_where_they_meet() {
+    let quadrature = Quadrature::new();
     let just = |x: f64, up: bool| if up { x * (1.0 + 1e-15) } else { x * (1.0 - 1e-15) };
     let mut points = Vec::new();
-    for mean in [0.0, 0.5, 2.0, 7.4] {
-        points.push(((mean, just(1.2, false)), (mean, just(1.2, true))));
+    for &(edge, _) in &RULES {
+        for ratio in [0.0, 0.3, 1.0, 3.0, 5.9] {
+            let (below, above) = (just(edge, false), just(edge, true));
+            points.push(((ratio * edge, below), (ratio * edge, above)));
+        }
     }
     for std in [1.3, 2.0, 10.0, 1e3, 1e6] {
         let edge = 6.0 * std;
@@ -304,7 +313,7 @@ fn sample_moments_and_mean_negative_log_prob_match_the_quadrature() {
         neg_log_prob_sq += x * x;
     }
     let n_f = n as f64;
-    let quadrature = Quadrature::new(QUADRATURE_NODES);
+    let quadrature = Quadrature::new();
     for j in 0..2 {
         let (m, s) = (f64::from(mu[j]), f64::from(sigma[j]));
         let mean = sums[0][j] / n_f;

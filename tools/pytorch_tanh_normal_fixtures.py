@@ -158,9 +158,12 @@ def log_sech2(x):
 def entropy_grid(arrays):
     mp.mp.dps = 30
     means = [0.0, 0.5, 1.0, 2.0, 5.0, 7.1, 7.5, 10.0, 20.0, -20.0, 100.0, 1000.0]
-    # Around sigma = 1.2 and |mu| = 6 sigma the crate switches between two forms of the
-    # quadrature.
-    stds = [1e-4, 1e-3, 1e-2, 0.1, 0.3, 0.5, 1.0, 1.19, 1.2, 1.25, 1.3, 1.5, 2.0, 3.0, 5.0, 10.0]
+    # At sigma = 0.2, 0.4, 0.6 the crate changes rules, at 1.2 and |mu| = 6 sigma forms: the
+    # grid holds points just below each edge, where a rule's error is largest (as float32,
+    # 0.2 itself is above the edge).
+    stds = [1e-4, 1e-3, 1e-2, 0.1, 0.199, 0.3, 0.399, 0.5, 0.599, 1.0, 1.19, 1.2, 1.25, 1.3]
+    stds += [1.5]
+    stds += [2.0, 3.0, 5.0, 10.0]
     stds += [100.0, 1000.0]
     grid = f32([(m, s) for m in means for s in stds])
     values, d_mean, d_std = [], [], []

@@ -253,6 +253,10 @@ impl Op for Entropy {
     fn backward(&self, ctx: &Backward<'_>, grad: &mut Tensor) {
         let logits = ctx.inputs[0].data();
         for_each_row(grad, ctx.output_grad, |row, g_row, dy| {
+            // An entropy bonus of 0 (the presets' default) sends back zeros: nothing to add.
+            if dy == 0.0 {
+                return;
+            }
             let logits = &logits[row];
             let softmax = Softmax::new(logits);
             let mean = softmax.mean_offset(logits);
