@@ -17,11 +17,11 @@ pub enum TimeLimit {
     /// Correct: the episode was cut off, not finished. Bootstrap from the value of the final
     /// observation, `r + γ·V(s_final)`, and stop the recursion at the boundary.
     Bootstrap,
-    /// What many implementations do (including the documents' code): treat the cut as a
-    /// terminal state, `r + 0`. The critic then learns that a state's future depends on the
-    /// clock, which the observation does not show; and since Pendulum's rewards are never
-    /// positive, dropping the missing future makes the last states of an episode look better
-    /// than they are.
+    /// What many implementations do (the PyTorch chapter's code and CleanRL's among them):
+    /// treat the cut as a terminal state, `r + 0`. The critic then learns that a state's future
+    /// depends on the clock, which the observation does not show; and since Pendulum's rewards
+    /// are never positive, dropping the missing future makes the last states of an episode look
+    /// better than they are.
     AsTerminal,
 }
 // ANCHOR_END: time_limit

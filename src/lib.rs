@@ -11,35 +11,43 @@
 //! |---|---|---|
 //! | 1 | [`tensor`] | an owned, contiguous, row-major `f32` tensor; elementwise ops; matmul kernels |
 //! | 2 | [`autodiff`] | a tape of operations (Wengert list) with reverse-mode gradients; `gradcheck` |
-//! | 3 | [`nn`] | linear layers, MLPs, the actor and the critic, initialization |
+//! | 3 | [`nn`], [`init`], [`networks`] | linear layers, MLPs, initialization; the actor and its heads, the critic |
 //! | 4 | [`adam`] | the Adam optimizer and global gradient-norm clipping |
 //! | 5 | [`distributions`] | what PPO asks of a distribution; the Normal: sampling, log-probability, entropy |
 //! | 6 | [`env`], [`pendulum`] | the `Env` trait, action spaces, `VecEnv`; Pendulum-v1 physics, identical to Gymnasium's |
 //! | 7 | (book only) | policy gradients, importance sampling, the advantage |
 //! | 8 | [`gae`] | the rollout buffer and generalized advantage estimation |
 //! | 9 | [`loss`] | the clipped surrogate, value loss, entropy bonus, diagnostics |
-//! | 10 | [`ppo`] | configuration, the four-phase training loop, evaluation |
+//! | 10 | [`config`], [`ppo`], [`evaluate`] | configuration and presets, the four-phase training loop, evaluation |
 //! | 11 | (book only) | results: learning curves and diagnostics over ten seeds |
-//! | 12 | [`checkpoint`], [`plot`] | running it: saving and loading a trained agent; learning-curve plots |
+//! | 12 | [`checkpoint`], [`plot`], [`program`] | running it: saving and loading a trained agent; learning-curve plots; the programs |
 //! | 13 | (book only) | performance: where the time goes |
 //!
-//! The `pendulum` program (`src/bin/pendulum/`) trains, evaluates and replays agents.
+//! The `pendulum` program (`src/bin/pendulum.rs`, all of it in [`program`]) trains, evaluates
+//! and replays agents.
 
 pub mod adam;
 pub mod autodiff;
+pub mod cartpole;
 pub mod checkpoint;
+pub mod config;
 pub mod distributions;
 pub mod env;
+pub mod evaluate;
 pub mod gae;
+pub mod init;
 pub mod loss;
+pub mod networks;
 pub mod nn;
 pub mod pendulum;
 pub mod plot;
 pub mod ppo;
+pub mod program;
 pub mod tensor;
 
 pub use adam::Adam;
 pub use autodiff::{Tape, Var, gradcheck};
+pub use cartpole::CartPole;
 pub use distributions::normal;
 pub use distributions::{Distribution, Randomness};
 pub use env::{Action, ActionSpace, Env, Episode, Step, VecEnv};

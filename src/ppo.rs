@@ -10,260 +10,27 @@
 //!    to the returns and improve the actor with the clipped objective, each with its own Adam;
 //! 4. **discard**: the data was collected by a policy that no longer exists; clear it.
 //!
-//! Every hyperparameter lives in one [`Config`], with two presets: [`Config::seed`], the
-//! documents' table, and [`Config::default`], what the `pendulum` program runs.
+//! Every hyperparameter lives in one [`Config`] (in [`crate::config`]); evaluation of a trained
+//! policy is in [`crate::evaluate`]. Both are re-exported here.
 
 use crate::adam::{Adam, clip_grad_norm};
 use crate::autodiff::{Tape, Var};
-use crate::distributions::{Distribution, Randomness, normal::Normal};
-use crate::env::{Action, ActionSpace, Env, VecEnv};
-use crate::gae::{GaeParams, RolloutBuffer, TimeLimit, Transition, normalize};
+use crate::distributions::{Distribution, Randomness};
+use crate::env::{Env, VecEnv};
+use crate::gae::{GaeParams, RolloutBuffer, Transition, normalize};
 use crate::loss::{actor_loss, explained_variance, log_ratio_stats, value_loss};
-use crate::nn::{Activation, Actor, ActorConfig, Critic, CriticConfig, Init, StdParam, Workspace};
+use crate::nn::{Actor, Critic, Workspace};
 use crate::tensor::Tensor;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use std::fmt;
 use std::time::Instant;
 
-// ANCHOR: config
-/// Every hyperparameter of a training run.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Config {
-    /// Environment steps to train for, summed over all environments (rounded up to whole
-    /// rollouts).
-    pub total_timesteps: usize,
-    /// Environments stepped together during collection.
-    pub num_envs: usize,
-    /// Steps collected from each environment per rollout (N).
-    pub rollout_steps: usize,
-    /// Passes over each rollout during learning (K).
-    pub epochs: usize,
-    /// Transitions per gradient step.
-    pub minibatch_size: usize,
-    /// Discount factor γ.
-    pub gamma: f32,
-    /// GAE's λ: 0 trusts the critic (low variance, biased), 1 trusts the returns.
-    pub gae_lambda: f32,
-    /// Clip range ε of the probability ratio.
-    pub clip_epsilon: f32,
-    /// Adam's learning rate for the actor.
-    pub actor_learning_rate: f32,
-    /// Adam's learning rate for the critic.
-    pub critic_learning_rate: f32,
-    /// Decay both learning rates linearly to zero over the run.
-    pub anneal_learning_rate: bool,
-    /// Weight α of the entropy bonus.
-    pub entropy_coef: f32,
-    /// Global gradient-norm limit per network, or `None` for no clipping.
-    pub max_grad_norm: Option<f32>,
-    /// Clip range for the critic's values around their collection-time values, or `None`.
-    pub value_clip: Option<f32>,
-    /// Normalize advantages over each rollout to mean 0, standard deviation 1.
-    pub normalize_advantages: bool,
-    /// Whether a time-limit truncation is bootstrapped or treated as terminal.
-    pub time_limit: TimeLimit,
-    /// Factor applied to rewards before learning (not to the reported returns).
-    pub reward_scale: f32,
-    /// Width of the two hidden layers of both networks.
-    pub hidden_size: usize,
-    /// How the actor produces its standard deviation.
-    pub std_param: StdParam,
-    /// How the networks' weights are initialized.
-    pub init: Init,
-    /// Seed of the one random generator behind initialization, sampling and shuffling.
-    pub seed: u64,
-}
-// ANCHOR_END: config
-
-// ANCHOR: presets
-impl Config {
-    /// The documents' hyperparameter table, exactly: 100,000 steps of one environment,
-    /// rollouts of 2048, 10 epochs of minibatches of 64, γ 0.99, λ 0.95, ε 0.2, learning
-    /// rates 3e-4 (actor) and 1e-3 (critic), the tanh·2 / softplus actor, time limits
-    /// treated as terminal as the documents' code does, nothing else.
-    pub fn seed() -> Config {
-        Config {
-            total_timesteps: 100_000,
-            num_envs: 1,
-            rollout_steps: 2048,
-            epochs: 10,
-            minibatch_size: 64,
-            gamma: 0.99,
-            gae_lambda: 0.95,
-            clip_epsilon: 0.2,
-            actor_learning_rate: 3e-4,
-            critic_learning_rate: 1e-3,
-            anneal_learning_rate: false,
-            entropy_coef: 0.0,
-            max_grad_norm: None,
-            value_clip: None,
-            normalize_advantages: true,
-            time_limit: TimeLimit::AsTerminal,
-            reward_scale: 1.0,
-            hidden_size: 64,
-            std_param: StdParam::Softplus,
-            init: Init::PyTorchDefault,
-            seed: 1,
-        }
-    }
-}
-
-impl Default for Config {
-    /// What the `pendulum` program runs: chosen by experiment to solve Pendulum within the
-    /// same 100,000 steps (the results chapter shows the search and the per-seed table).
-    fn default() -> Config {
-        Config {
-            total_timesteps: 100_000,
-            num_envs: 8,
-            rollout_steps: 256,
-            epochs: 10,
-            minibatch_size: 256,
-            gamma: 0.95,
-            gae_lambda: 0.95,
-            clip_epsilon: 0.2,
-            actor_learning_rate: 1e-3,
-            critic_learning_rate: 1e-3,
-            anneal_learning_rate: true,
-            entropy_coef: 0.0,
-            max_grad_norm: Some(0.5),
-            value_clip: None,
-            normalize_advantages: true,
-            time_limit: TimeLimit::Bootstrap,
-            reward_scale: 0.1,
-            hidden_size: 64,
-            std_param: StdParam::LogStd { init: 0.0, clamp: Some((-20.0, 2.0)) },
-            init: Init::Orthogonal,
-            seed: 1,
-        }
-    }
-}
-// ANCHOR_END: presets
-
-impl Config {
-    /// Transitions per rollout, over all environments.
-    pub fn batch_size(&self) -> usize {
-        self.num_envs * self.rollout_steps
-    }
-
-    /// Number of collect–learn iterations: enough rollouts to cover `total_timesteps`.
-    pub fn updates(&self) -> usize {
-        self.total_timesteps.div_ceil(self.batch_size()).max(1)
-    }
-
-    /// Checks that the values make sense together; the message names the field.
-    ///
-    /// # Errors
-    /// A one-line description of the first problem found.
-    pub fn validate(&self) -> Result<(), String> {
-        let positive = [
-            ("total_timesteps", self.total_timesteps),
-            ("num_envs", self.num_envs),
-            ("rollout_steps", self.rollout_steps),
-            ("epochs", self.epochs),
-            ("minibatch_size", self.minibatch_size),
-            ("hidden_size", self.hidden_size),
-        ];
-        for (name, value) in positive {
-            if value == 0 {
-                return Err(format!("{name} must be at least 1"));
-            }
-        }
-        if self.minibatch_size > self.batch_size() {
-            return Err(format!(
-                "minibatch_size {} is larger than a rollout of {} transitions (num_envs × rollout_steps)",
-                self.minibatch_size,
-                self.batch_size()
-            ));
-        }
-        for (name, value) in [("gamma", self.gamma), ("gae_lambda", self.gae_lambda)] {
-            if !(0.0..=1.0).contains(&value) {
-                return Err(format!("{name} must be in [0, 1], got {value}"));
-            }
-        }
-        let rates = [
-            ("actor_learning_rate", self.actor_learning_rate),
-            ("critic_learning_rate", self.critic_learning_rate),
-            ("clip_epsilon", self.clip_epsilon),
-            ("reward_scale", self.reward_scale),
-        ];
-        for (name, value) in rates {
-            if !(value > 0.0 && value.is_finite()) {
-                return Err(format!("{name} must be a positive number, got {value}"));
-            }
-        }
-        if !(self.entropy_coef >= 0.0 && self.entropy_coef.is_finite()) {
-            return Err(format!(
-                "entropy_coef must be zero or positive, got {}",
-                self.entropy_coef
-            ));
-        }
-        if let StdParam::LogStd { init, clamp } = self.std_param {
-            validate_log_std(init, clamp)?;
-        }
-        for (name, limit) in
-            [("max_grad_norm", self.max_grad_norm), ("value_clip", self.value_clip)]
-        {
-            if let Some(value) = limit
-                && !(value > 0.0 && value.is_finite())
-            {
-                return Err(format!("{name} must be a positive number, got {value}"));
-            }
-        }
-        Ok(())
-    }
-
-    fn actor_config(&self, obs_size: usize, action_size: usize, action_scale: f32) -> ActorConfig {
-        ActorConfig {
-            obs_size,
-            action_size,
-            hidden: vec![self.hidden_size; 2],
-            activation: Activation::Relu,
-            std: self.std_param,
-            init: self.init,
-            action_scale,
-        }
-    }
-
-    fn critic_config(&self, obs_size: usize) -> CriticConfig {
-        CriticConfig {
-            obs_size,
-            hidden: vec![self.hidden_size; 2],
-            activation: Activation::Relu,
-            init: self.init,
-        }
-    }
-}
-
-/// The range of log σ a state-independent σ may start in or be clamped to: σ from e⁻³⁰ ≈ 1e-13
-/// to e²⁰ ≈ 5e8. Outside it the numbers break before learning can do anything: σ = e⁸⁹ is
-/// infinite in `f32`, σ = e⁸⁸ overflows as soon as it multiplies a noise sample above 2, and
-/// σ below e⁻⁸⁷ is 0, where every log-density is infinite.
-pub const LOG_STD_RANGE: (f32, f32) = (-30.0, 20.0);
-
-/// The log σ a run starts from (`init` clamped, if a clamp is set) and the clamp itself must
-/// lie in [`LOG_STD_RANGE`]; the clamp must not be empty.
-fn validate_log_std(init: f32, clamp: Option<(f32, f32)>) -> Result<(), String> {
-    let (low, high) = LOG_STD_RANGE;
-    let inside = |x: f32| (low..=high).contains(&x);
-    if let Some((lo, hi)) = clamp {
-        if lo >= hi || lo.is_nan() || hi.is_nan() {
-            return Err(format!("std_param's log-std clamp {lo}:{hi} is empty"));
-        }
-        if !(inside(lo) && inside(hi)) {
-            return Err(format!(
-                "std_param's log-std clamp {lo}:{hi} must lie within {low}:{high} (σ from e^{low} to e^{high})"
-            ));
-        }
-    }
-    let start = clamp.map_or(init, |(lo, hi)| init.clamp(lo, hi));
-    if !(init.is_finite() && inside(start)) {
-        return Err(format!(
-            "std_param's log-std init {init} must be finite and start σ within e^{low} to e^{high}"
-        ));
-    }
-    Ok(())
-}
+pub use crate::config::{Config, DistributionKind, LOG_STD_RANGE};
+pub use crate::evaluate::{
+    EVAL_SEED_OFFSET, Evaluation, deterministic_distribution, evaluate, evaluate_with,
+    evaluation_seed,
+};
 
 /// Why training cannot go on: a number the run depends on stopped being finite. The networks
 /// are left as the failed update made them; a program that saved the previous update's
@@ -349,9 +116,12 @@ pub struct Trainer<E: Env, R: Randomness = StdRng> {
 struct Scratch {
     workspace: Workspace,
     observations: Vec<f32>,
-    mean: Vec<f32>,
-    std: Vec<f32>,
+    /// The actor's outputs for each environment: the distribution's parameters.
+    outputs: [Vec<f32>; 2],
     values: Vec<f32>,
+    /// What the distribution drew, as the buffer stores it.
+    samples: Vec<f32>,
+    /// What the environments are given: the samples mapped to actions.
     actions: Vec<f32>,
     log_probs: Vec<f32>,
     rewards: Vec<f32>,
@@ -368,7 +138,8 @@ impl<E: Env> Trainer<E> {
     ///
     /// # Panics
     /// If the config is invalid (see [`Config::validate`]), the number of environments
-    /// differs from `config.num_envs`, or the environment's action bounds are not symmetric.
+    /// differs from `config.num_envs`, or the distribution does not fit the environments'
+    /// actions (see [`DistributionKind::over`]).
     pub fn new(config: Config, envs: Vec<E>) -> Trainer<E> {
         let rng = StdRng::seed_from_u64(config.seed);
         Trainer::with_randomness(config, envs, rng)
@@ -392,18 +163,12 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
             "config.num_envs and the environments given differ"
         );
         let envs = VecEnv::new(envs);
-        let (obs_size, action_size) = (envs.obs_size(), envs.action_width());
-        let ActionSpace::Continuous { low, high } = envs.action_space() else {
-            panic!("discrete actions are not supported yet")
-        };
-        let action_scale = high[0];
-        assert_eq!(low[0], -action_scale, "symmetric action bounds expected");
-        let actor_config = config.actor_config(obs_size, action_size, action_scale);
-        let actor = Actor::new(&actor_config, rng.generator());
+        let (obs_size, space) = (envs.obs_size(), envs.action_space());
+        let distribution = config.distribution.over(space).unwrap_or_else(|e| panic!("{e}"));
+        let actor = Actor::new(&config.actor_config(obs_size, space), rng.generator());
         let critic = Critic::new(&config.critic_config(obs_size), rng.generator());
-        let distribution = Box::new(Normal { dims: action_size });
-        let buffer =
-            RolloutBuffer::new(config.rollout_steps, config.num_envs, obs_size, action_size);
+        let width = distribution.sample_width();
+        let buffer = RolloutBuffer::new(config.rollout_steps, config.num_envs, obs_size, width);
         Trainer {
             actor_optimizer: Adam::new(config.actor_learning_rate),
             critic_optimizer: Adam::new(config.critic_learning_rate),
@@ -442,6 +207,11 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
     /// has no moments yet of the old weights.
     pub fn actor_mut(&mut self) -> &mut Actor {
         &mut self.actor
+    }
+
+    /// The optimizers of the actor and of the critic.
+    pub fn optimizers(&self) -> (&Adam, &Adam) {
+        (&self.actor_optimizer, &self.critic_optimizer)
     }
 
     /// The value network, writable, as [`Trainer::actor_mut`].
@@ -511,11 +281,14 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
     /// Returns the mean return and length of the episodes that ended meanwhile, or what was
     /// wrong with an action the policy sampled.
     fn collect(&mut self) -> Result<(Option<f64>, Option<f64>), String> {
-        let (envs, action_size) = (self.config.num_envs, self.envs.action_width());
+        let envs = self.config.num_envs;
+        let [w1, w2] = self.actor.output_widths();
+        let width = self.distribution.sample_width();
         let s = &mut self.scratch;
-        s.mean.resize(envs * action_size, 0.0);
-        s.std.resize(envs * action_size, 0.0);
-        s.actions.resize(envs * action_size, 0.0);
+        s.outputs[0].resize(envs * w1, 0.0);
+        s.outputs[1].resize(envs * w2, 0.0);
+        s.samples.resize(envs * width, 0.0);
+        s.actions.resize(envs * width, 0.0);
         s.values.resize(envs, 0.0);
         s.log_probs.resize(envs, 0.0);
         s.rewards.resize(envs, 0.0);
@@ -524,22 +297,23 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
         for _ in 0..self.config.rollout_steps {
             s.observations.clear();
             s.observations.extend_from_slice(self.envs.observations());
-            self.actor.forward(&s.observations, &mut s.workspace, &mut s.mean, &mut s.std);
+            let [first, second] = &mut s.outputs;
+            self.actor.forward(&s.observations, &mut s.workspace, first, second);
             self.critic.forward(&s.observations, &mut s.workspace, &mut s.values);
-            let rows = s.mean.chunks_exact(action_size).zip(s.std.chunks_exact(action_size));
-            for ((action, log_prob), (mean, std)) in
-                s.actions.chunks_exact_mut(action_size).zip(&mut s.log_probs).zip(rows)
-            {
-                self.distribution.sample(&[mean, std], &mut self.rng, action);
-                *log_prob = self.distribution.log_prob(&[mean, std], action);
-            }
-            // A σ that overflowed, or a NaN mean: no environment can step with that.
-            if let Some(bad) = s.actions.iter().position(|a| !a.is_finite()) {
-                let env = bad / action_size;
-                return Err(format!(
-                    "the policy sampled the action {} in environment {env} (mean {}, σ {})",
-                    s.actions[bad], s.mean[bad], s.std[bad]
-                ));
+            for env in 0..envs {
+                let params = [&first[env * w1..][..w1], &second[env * w2..][..w2]];
+                let sample = &mut s.samples[env * width..][..width];
+                self.distribution.sample(&params, &mut self.rng, sample);
+                s.log_probs[env] = self.distribution.log_prob(&params, sample);
+                // A σ that overflowed, or a NaN mean: no environment can step with that.
+                if let Some(bad) = sample.iter().find(|x| !x.is_finite()) {
+                    return Err(format!(
+                        "the policy sampled the action {bad} in environment {env} (its \
+                         distribution's parameters: {:?} and {:?})",
+                        params[0], params[1]
+                    ));
+                }
+                self.distribution.to_action(sample, &mut s.actions[env * width..][..width]);
             }
 
             self.envs.step(&s.actions, self.rng.generator());
@@ -557,7 +331,7 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
             }
             self.buffer.push(Transition {
                 observations: &s.observations,
-                actions: &s.actions,
+                actions: &s.samples,
                 log_probs: &s.log_probs,
                 values: &s.values,
                 rewards: &s.rewards,
@@ -685,9 +459,9 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
             Self::gather(tape, &buffer.actions, Width::Vector(buffer.action_size()), batch);
         let old_log_probs = Self::gather(tape, &buffer.log_probs, Width::Scalar, batch);
         let advantages = Self::gather(tape, &buffer.advantages, Width::Scalar, batch);
-        let (mean, std) = self.actor.forward_on_tape(tape, obs, &mut self.scratch.param_vars);
-        let log_probs = self.distribution.log_prob_on_tape(tape, &[mean, std], actions);
-        let entropy = self.distribution.entropy_on_tape(tape, &[mean, std]);
+        let outputs = self.actor.outputs_on_tape(tape, obs, &mut self.scratch.param_vars);
+        let log_probs = self.distribution.log_prob_on_tape(tape, outputs.as_slice(), actions);
+        let entropy = self.distribution.entropy_on_tape(tape, outputs.as_slice());
         let loss = actor_loss(
             tape,
             log_probs,
@@ -786,60 +560,3 @@ fn apply_gradients(
     optimizer.step(&mut params, &grad_refs);
 }
 // ANCHOR_END: apply_gradients
-
-// ANCHOR: evaluate
-/// Evaluation episodes start from a generator seeded with the training seed plus this
-/// offset: a stream of initial states disjoint from anything training drew.
-pub const EVAL_SEED_OFFSET: u64 = 1_000_000_007;
-
-/// The seed of the evaluation of a run trained with `seed`.
-pub fn evaluation_seed(seed: u64) -> u64 {
-    seed.wrapping_add(EVAL_SEED_OFFSET)
-}
-
-/// The result of evaluating a policy.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Evaluation {
-    /// Return of each episode.
-    pub returns: Vec<f64>,
-    /// Mean return.
-    pub mean: f64,
-    /// Standard deviation of the returns (population, as NumPy's `std`).
-    pub std: f64,
-}
-
-/// Runs one episode in each of `envs` with the deterministic policy (the mean action, no
-/// sampling), all episodes in lockstep as one batch, from initial states drawn with `seed`.
-pub fn evaluate<E: Env>(actor: &Actor, envs: Vec<E>, seed: u64) -> Evaluation {
-    let mut rng = StdRng::seed_from_u64(seed);
-    let mut envs = envs;
-    let count = envs.len();
-    assert!(count > 0, "evaluate needs at least one environment");
-    let (obs_size, action_size) = (envs[0].obs_size(), E::Action::WIDTH);
-    let mut observations = Vec::with_capacity(count * obs_size);
-    for env in &mut envs {
-        observations.extend_from_slice(env.reset(&mut rng).as_ref());
-    }
-    let (mut mean, mut std) = (vec![0.0; count * action_size], vec![0.0; count * action_size]);
-    let mut workspace = Workspace::new();
-    let mut returns = vec![0.0f64; count];
-    let mut running = vec![true; count];
-    while running.iter().any(|&r| r) {
-        actor.forward(&observations, &mut workspace, &mut mean, &mut std);
-        let episodes = returns.iter_mut().zip(running.iter_mut());
-        let rows = observations.chunks_exact_mut(obs_size).zip(mean.chunks_exact(action_size));
-        for ((env, (obs, action)), (total, alive)) in envs.iter_mut().zip(rows).zip(episodes) {
-            if *alive {
-                let step = env.step(E::Action::from_row(action));
-                *total += step.reward;
-                obs.copy_from_slice(step.obs.as_ref());
-                *alive = !(step.terminated || step.truncated);
-            }
-        }
-    }
-    let n = count as f64;
-    let mean_return = returns.iter().sum::<f64>() / n;
-    let variance = returns.iter().map(|r| (r - mean_return).powi(2)).sum::<f64>() / n;
-    Evaluation { mean: mean_return, std: variance.sqrt(), returns }
-}
-// ANCHOR_END: evaluate
