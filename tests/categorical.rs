@@ -6,8 +6,8 @@
 
 mod common;
 
-use common::Fixture;
-use ppo::autodiff::{Tape, Var, gradcheck};
+use common::{Fixture, max_scaled_error, probe};
+use ppo::autodiff::{Tape, gradcheck};
 use ppo::distributions::categorical::{self, Categorical, entropy_on_tape, log_prob_on_tape};
 use ppo::distributions::{Distribution, Randomness};
 use ppo::tensor::Tensor;
@@ -27,14 +27,8 @@ const FLOOR: f64 = f32::MIN_POSITIVE as f64;
 const CHOICES: [usize; 4] = [2, 3, 5, 10];
 
 fn relative_error(what: &str, actual: &[f32], expected: &[f64], floor: &[f64]) -> f64 {
-    let mut worst = (0.0, 0);
-    for (i, ((&a, &e), &f)) in actual.iter().zip(expected).zip(floor).enumerate() {
-        let error = (f64::from(a) - e).abs() / e.abs().max(f);
-        if error > worst.0 || error.is_nan() {
-            worst = (error, i);
-        }
-    }
-    let (error, at) = worst;
+    let actual: Vec<f64> = actual.iter().map(|&x| f64::from(x)).collect();
+    let (error, at) = max_scaled_error(&actual, expected, floor);
     assert!(
         error <= RTOL,
         "{what}: element {at}: {} vs {} (relative error {error:.2e})",
@@ -199,15 +193,6 @@ fn weighted_batch_loss_and_its_gradient_match_pytorch() {
     against_pytorch("batch.loss", &value, &fixture.get("batch.loss").values, &logits);
     let grad = tape.grad(l).data().to_vec();
     against_pytorch("batch.grad_logits", &grad, &fixture.get("batch.grad_logits").values, &logits);
-}
-
-/// Reduces a `[batch]` output to a scalar through fixed random weights, so that every entry
-/// of the Jacobian is checked.
-fn probe(tape: &mut Tape, y: Var, seed: u64) -> Var {
-    let shape = tape.value(y).shape().to_vec();
-    let w = tape.constant(&Tensor::randn(&shape, &mut rng(seed)));
-    let weighted = tape.mul(y, w);
-    tape.sum(weighted)
 }
 
 fn random_logits(batch: usize, k: usize, seed: u64) -> (Tensor, Tensor) {

@@ -7,8 +7,8 @@
 
 mod common;
 
-use common::{Fixture, max_relative_error};
-use ppo::autodiff::{Tape, Var, gradcheck};
+use common::{Fixture, max_relative_error, probe};
+use ppo::autodiff::{Tape, gradcheck};
 use ppo::distributions::tanh_normal::{
     self, Quadrature, RULES, TanhNormal, entropy_on_tape, gauss_hermite,
     log_one_minus_tanh_squared, log_prob_on_tape,
@@ -229,14 +229,6 @@ fn the_rules_agree_where_they_meet() {
         assert!(close(v0, v1), "μ {m0}, σ {s0}: {v0} vs {v1}");
         assert!(close(g0.0, g1.0) && close(g0.1, g1.1), "μ {m0}, σ {s0}: {g0:?} vs {g1:?}");
     }
-}
-
-/// Reduces a `[batch]` output to a scalar through fixed random weights.
-fn probe(tape: &mut Tape, y: Var, seed: u64) -> Var {
-    let shape = tape.value(y).shape().to_vec();
-    let w = tape.constant(&Tensor::randn(&shape, &mut rng(seed)));
-    let weighted = tape.mul(y, w);
-    tape.sum(weighted)
 }
 
 /// μ within a few units, σ in `[low, high)`, z a draw from each.
