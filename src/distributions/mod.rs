@@ -18,8 +18,10 @@
 //! replay another implementation's draws, number for number (chapter 10).
 
 pub mod beta;
+pub mod categorical;
 pub mod normal;
 pub mod special;
+pub mod tanh_normal;
 pub mod truncated_normal;
 
 use crate::autodiff::{Tape, Var};
