@@ -27,7 +27,7 @@ mod fields;
 pub use atomic::{is_temporary_of, write_atomic};
 
 use crate::config::Choice;
-use crate::nn::{Activation, Actor, ActorConfig, Critic, CriticConfig, StdParam};
+use crate::nn::{Actor, ActorConfig, Critic, CriticConfig, StdParam};
 use crate::ppo::Config;
 use fields::{Reader, Writer, to_u32};
 use std::fmt;
@@ -268,11 +268,11 @@ pub fn encode_for(
     w.u32(to_u32(a.obs_size));
     w.u32(to_u32(a.action_size));
     w.f32(a.action_scale);
-    w.u8(activation_code(a.activation));
+    w.u8(a.activation.code());
     w.sizes(&a.hidden);
     let c = critic.config();
     w.u32(to_u32(c.obs_size));
-    w.u8(activation_code(c.activation));
+    w.u8(c.activation.code());
     w.sizes(&c.hidden);
 
     w.tensors(&actor.parameter_names(), &actor.parameters());
@@ -333,7 +333,7 @@ pub fn decode(bytes: &[u8]) -> Result<Checkpoint, Problem> {
         obs_size: r.u32()? as usize,
         action_size: r.u32()? as usize,
         action_scale: r.f32()?,
-        activation: r.activation()?,
+        activation: r.choice("activation")?,
         hidden: r.sizes()?,
         std: config.std_param,
         init: config.init,
@@ -341,7 +341,7 @@ pub fn decode(bytes: &[u8]) -> Result<Checkpoint, Problem> {
     };
     let critic_config = CriticConfig {
         obs_size: r.u32()? as usize,
-        activation: r.activation()?,
+        activation: r.choice("activation")?,
         hidden: r.sizes()?,
         init: config.init,
     };
@@ -419,6 +419,14 @@ fn check_sizes(
         sizes_of(&actor.hidden, actor.obs_size, actor.action_size),
         sizes_of(&critic.hidden, critic.obs_size, 1)
     );
+    if actor.activation != config.activation || critic.activation != config.activation {
+        return Err(Problem::Sizes(format!(
+            "{sizes} use the activations {} and {}, the config says {}",
+            actor.activation.name(),
+            critic.activation.name(),
+            config.activation.name()
+        )));
+    }
     let expected_hidden = vec![config.hidden_size; 2];
     if actor.hidden != expected_hidden || critic.hidden != expected_hidden {
         return Err(Problem::Sizes(format!(
@@ -477,6 +485,7 @@ fn write_config(w: &mut Writer, c: &Config) {
     w.u8(c.time_limit.code());
     w.f32(c.reward_scale);
     w.u64(c.hidden_size as u64);
+    w.u8(c.activation.code());
     w.u8(c.distribution.code());
     let (kind, init, clamp) = match c.std_param {
         StdParam::Softplus => (0, 0.0, None),
@@ -512,6 +521,7 @@ fn read_config(r: &mut Reader) -> Result<Config, Problem> {
     let time_limit = r.choice("time-limit")?;
     let reward_scale = r.f32()?;
     let hidden_size = r.usize()?;
+    let activation = r.choice("activation")?;
     let distribution = r.choice("distribution")?;
     let std_kind = r.u8()?;
     let log_std_init = r.f32()?;
@@ -544,16 +554,10 @@ fn read_config(r: &mut Reader) -> Result<Config, Problem> {
         time_limit,
         reward_scale,
         hidden_size,
+        activation,
         distribution,
         std_param,
         init,
         seed,
     })
-}
-
-fn activation_code(activation: Activation) -> u8 {
-    match activation {
-        Activation::Relu => 0,
-        Activation::Tanh => 1,
-    }
 }

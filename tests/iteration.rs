@@ -110,6 +110,7 @@ fn config(f: &Fixture) -> Config {
         },
         reward_scale: get("reward_scale") as f32,
         hidden_size: count("hidden_size"),
+        activation: ppo::nn::Activation::Relu,
         distribution: DistributionKind::Normal,
         std_param: match std[..] {
             [0.0] => StdParam::Softplus,

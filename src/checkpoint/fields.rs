@@ -3,7 +3,6 @@
 
 use super::Problem;
 use crate::config::Choice;
-use crate::nn::Activation;
 use crate::tensor::Tensor;
 
 /// Sizes are written as `u32`: no network of this crate comes near 4 billion units.
@@ -108,13 +107,6 @@ impl Reader<'_> {
         T::from_code(code).ok_or_else(|| Problem::Malformed(format!("{what} code {code}")))
     }
 
-    pub fn activation(&mut self) -> Result<Activation, Problem> {
-        match self.u8()? {
-            0 => Ok(Activation::Relu),
-            1 => Ok(Activation::Tanh),
-            other => Err(Problem::Malformed(format!("activation code {other}"))),
-        }
-    }
     /// A count followed by that many `u32`; the count is checked against the bytes left
     /// before anything is allocated.
     pub fn sizes(&mut self) -> Result<Vec<usize>, Problem> {

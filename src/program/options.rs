@@ -315,8 +315,10 @@ pub const OPTIONS: &[Opt] = &[
         "factor applied to rewards for learning, above 0 (reported returns are unscaled)"),
     field!("--hidden-size", "N", hidden_size, whole, display, max = MAX_WIDTH,
         "width of the two hidden layers of both networks"),
+    field!("--activation", "NAME", activation, choice, choice_name,
+        "the nonlinearity after each hidden layer of both networks: 'relu' or 'tanh'"),
     field!("--distribution", "NAME", distribution, choice, choice_name,
-        "the policy's distribution over actions: 'normal' (its samples clipped to the action bounds by the environment), 'truncated-normal' or 'beta' (both inside the bounds); for discrete actions 'categorical'"),
+        "the policy's distribution over actions: 'normal' (its samples clipped to the action bounds by the environment), 'tanh-normal', 'truncated-normal' or 'beta' (all three inside the bounds); for discrete actions 'categorical'"),
     field!("--std", "KIND", std_param, std_param, show_std_param,
         "the actor's σ: 'softplus' (a head on the network, σ depends on the state), 'log-std[,init=X][,clamp=LO:HI|none]' (a learned log σ, the same in every state; init 0 and clamp -20:2 unless given) or 'log-std-head[,clamp=LO:HI]' (a head giving log σ, clamped, -20:2 unless given)"),
     field!("--init", "KIND", init, choice, choice_name,
@@ -878,7 +880,7 @@ mod tests {
             })
             .collect();
         let mut fields = debug_field_names(&format!("{:?}", Config::default()));
-        assert_eq!(fields.len(), 22, "{fields:?}");
+        assert_eq!(fields.len(), 23, "{fields:?}");
         with_flags.sort_unstable();
         fields.sort_unstable();
         assert_eq!(with_flags, fields);

@@ -1,6 +1,7 @@
 //! The two tasks: Pendulum-v1 and CartPole-v1, with their presets.
 
 use super::{Info, Preset, Task};
+use crate::cartpole::CartPole;
 use crate::pendulum::Pendulum;
 use crate::ppo::Config;
 use std::time::Duration;
@@ -41,3 +42,40 @@ impl Task for PendulumTask {
     }
 }
 // ANCHOR_END: pendulum_task
+
+// ANCHOR: cartpole_task
+/// `cartpole`: Gymnasium's CartPole-v1.
+pub struct CartPoleTask;
+
+impl Task for CartPoleTask {
+    type Env = CartPole;
+    const INFO: Info = Info {
+        name: "cartpole",
+        env_id: "CartPole-v1",
+        about: "train a PPO agent on CartPole-v1, save it, evaluate it, watch it",
+        presets: &[
+            Preset {
+                name: "default",
+                about: "what solves CartPole-v1 in 100,000 steps on every seed (chosen by experiment)",
+                config: Config::cartpole,
+            },
+            Preset {
+                name: "seed",
+                about: "the TensorFlow overview's table, its 20 episodes per iteration as rollouts of 2048 steps",
+                config: Config::cartpole_seed,
+            },
+        ],
+    };
+    const STEP: Duration = Duration::from_millis(20);
+    const TIME_LIMIT: usize = CartPole::MAX_EPISODE_STEPS as usize;
+    const MARKS: &'static [(f64, &'static str)] = &[(475.0, "solved (Gymnasium's threshold)")];
+
+    fn env() -> CartPole {
+        CartPole::new()
+    }
+
+    fn picture(env: &CartPole) -> String {
+        env.render()
+    }
+}
+// ANCHOR_END: cartpole_task
