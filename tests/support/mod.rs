@@ -1,5 +1,5 @@
-//! What the tests of the built `pendulum` program share: a directory of their own, running
-//! the binary, a short training run.
+//! What the tests of the built `pendulum` and `cartpole` programs share: a directory of their
+//! own, running a binary, a short training run.
 // Each test file uses its own part of these.
 #![allow(dead_code)]
 
@@ -53,13 +53,18 @@ impl Drop for TempDir {
     }
 }
 
-/// Runs the binary in `dir` (so that a default run directory would land there).
+/// Runs the `pendulum` binary in `dir` (so that a default run directory would land there).
 pub fn pendulum(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pendulum"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("the pendulum binary runs")
+    run(env!("CARGO_BIN_EXE_pendulum"), dir, args)
+}
+
+/// Runs the `cartpole` binary in `dir`.
+pub fn cartpole(dir: &Path, args: &[&str]) -> Output {
+    run(env!("CARGO_BIN_EXE_cartpole"), dir, args)
+}
+
+fn run(binary: &str, dir: &Path, args: &[&str]) -> Output {
+    Command::new(binary).args(args).current_dir(dir).output().expect("the binary runs")
 }
 
 pub fn stdout(output: &Output) -> String {
