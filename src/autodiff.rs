@@ -650,6 +650,28 @@ impl Op for Clamp {
     }
 }
 
+/// `|x|`, whose gradient is the sign of `x`: ±1, and 0 at 0 (as PyTorch's `abs` does).
+pub struct Abs;
+impl Op for Abs {
+    fn name(&self) -> &'static str {
+        "abs"
+    }
+    fn forward(&self, x: &[&Tensor], _: Params, out: &mut Tensor) {
+        map_into(out, x[0], f32::abs);
+    }
+    fn backward(&self, ctx: &Backward<'_>, grad: &mut Tensor) {
+        chain_elementwise(ctx, ctx.inputs[0], grad, |x, _| {
+            if x > 0.0 {
+                1.0
+            } else if x < 0.0 {
+                -1.0
+            } else {
+                0.0
+            }
+        });
+    }
+}
+
 /// `min(a, b)` elementwise, equal shapes. The smaller input receives the gradient; at a tie
 /// each receives half (PyTorch's convention), so the total is the same either way.
 pub struct Minimum;
@@ -746,6 +768,9 @@ impl Tape {
     }
     pub fn neg(&mut self, x: Var) -> Var {
         self.apply(&Neg, &[x], [0.0; 2])
+    }
+    pub fn abs(&mut self, x: Var) -> Var {
+        self.apply(&Abs, &[x], [0.0; 2])
     }
     pub fn add_scalar(&mut self, x: Var, c: f32) -> Var {
         self.apply(&AddScalar, &[x], [c, 0.0])

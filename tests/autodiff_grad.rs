@@ -440,3 +440,17 @@ fn tanh_is_correctly_rounded_to_half_an_ulp() {
     assert!(ppo::autodiff::tanh(f32::NAN).is_nan());
 }
 // ANCHOR_END: tanh_accuracy
+
+#[test]
+fn abs_grad_away_from_zero_and_its_subgradient_at_zero() {
+    // Values at least 0.05 from the kink, of both signs.
+    let draw = |s: &[usize], r: &mut StdRng| uniform(s, 0.05, 2.0, true, r);
+    check_unary("abs", draw, |t, x| t.abs(x));
+    let mut tape = Tape::new();
+    let x = tape.param(&Tensor::from_vec(&[3], vec![-1.5, 0.0, 2.0]));
+    let y = tape.abs(x);
+    assert_eq!(tape.value(y).data(), [1.5, 0.0, 2.0]);
+    let loss = tape.sum(y);
+    tape.backward(loss);
+    assert_eq!(tape.grad(x).data(), [-1.0, 0.0, 1.0], "sign(x), and 0 at the kink as PyTorch");
+}
