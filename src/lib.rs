@@ -20,12 +20,13 @@
 //! | 9 | [`loss`] | the clipped surrogate, value loss, entropy bonus, diagnostics |
 //! | 10 | [`ppo`] | configuration, the four-phase training loop, evaluation |
 //! | 11 | (book only) | results: learning curves and diagnostics over ten seeds |
-//! | 12 | [`checkpoint`], [`plot`] | running it: saving and loading a trained agent; learning-curve plots |
+//! | 12 | [`checkpoint`], [`plot`], [`animation`] | running it: saving and loading a trained agent; learning-curve plots; an episode as an animated picture |
 //! | 13 | (book only) | performance: where the time goes |
 //!
 //! The `pendulum` program (`src/bin/pendulum/`) trains, evaluates and replays agents.
 
 pub mod adam;
+pub mod animation;
 pub mod autodiff;
 pub mod cartpole;
 pub mod checkpoint;
