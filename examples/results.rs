@@ -40,7 +40,7 @@ fn studies() -> Vec<Study> {
     vec![
         Study {
             file: "seed",
-            label: "`seed` preset (the documents' table)",
+            label: "`seed` preset (the JAX/Flax Pendulum table)",
             config: Config::seed(),
         },
         Study {

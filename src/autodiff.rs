@@ -519,7 +519,7 @@ impl Op for Tanh {
         "tanh"
     }
     fn forward(&self, x: &[&Tensor], _: Params, out: &mut Tensor) {
-        map_into(out, x[0], f32::tanh);
+        map_into(out, x[0], tanh);
     }
     fn backward(&self, ctx: &Backward<'_>, grad: &mut Tensor) {
         chain_elementwise(ctx, ctx.inputs[0], grad, |_, y| 1.0 - y * y);
@@ -541,6 +541,44 @@ impl Op for Softplus {
         chain_elementwise(ctx, ctx.inputs[0], grad, |x, _| sigmoid(x));
     }
 }
+
+// ANCHOR: tanh
+/// `tanh x` for an `f32`, computed in `f64` with no call into the C library, so that a loop
+/// over a tensor vectorizes. The C library's `tanhf` calls `expm1f` for every element and
+/// took half the time of a whole CartPole training run (chapter 13); this takes a fraction
+/// and is more accurate: within half a unit in the last place of the exact value (a test
+/// measures 0.500002 units over 5·10⁷ arguments), where `tanhf` is off by up to two.
+///
+/// `tanh t = (1 − e)/(1 + e)` with `e = e^{−2t}` for `t = |x|`: `e ≤ 1` never overflows, and
+/// beyond `t = 9.5` the result rounds to 1 in `f32`. `e = 2^y` with `y = −2t·log₂e`, split
+/// into an integer `n` (applied to the exponent bits) and `f ∈ [−½, ½]`, whose `2^f` is its
+/// Taylor series to the 10th power (error below 3e-13). For `t < 2⁻¹²` the subtraction
+/// `1 − e` would lose digits, and the series `t − t³/3` is exact to `f64` there instead.
+#[inline]
+pub fn tanh(x: f32) -> f32 {
+    const LOG2_E: f64 = std::f64::consts::LOG2_E;
+    const LN_2: f64 = std::f64::consts::LN_2;
+    // Written as a comparison so that a NaN stays NaN (`f64::min` would return 9.5).
+    let a = f64::from(x).abs();
+    let t = if a > 9.5 { 9.5 } else { a };
+    let y = -2.0 * LOG2_E * t;
+    let n = y.round();
+    let f = y - n;
+    let g = f * LN_2;
+    // 2^f = e^g = Σ gᵏ/k!, by Horner from the 10th power down.
+    let mut series = 1.0 / 3_628_800.0;
+    for factorial in [362_880.0, 40_320.0, 5_040.0, 720.0, 120.0, 24.0, 6.0, 2.0, 1.0, 1.0] {
+        series = series * g + 1.0 / factorial;
+    }
+    // 2^n for n in [−28, 0]: the exponent field of an f64, built directly.
+    let scale = f64::from_bits(((n as i64 + 1023) as u64) << 52);
+    let e = series * scale;
+    let large = (1.0 - e) / (1.0 + e);
+    let small = t - t * t * t / 3.0;
+    let magnitude = if t < 1.0 / 4096.0 { small } else { large };
+    (magnitude as f32).copysign(x)
+}
+// ANCHOR_END: tanh
 
 /// `ln(1 + eˣ)` without overflow or loss of precision.
 pub fn softplus(x: f32) -> f32 {

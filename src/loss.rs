@@ -92,9 +92,10 @@ pub fn actor_loss(
 /// The critic's loss: mean squared error between its values and the returns,
 /// `mean((V(s) − R)²)`.
 ///
-/// With `clip = Some((old_values, ε))`, the clipped variant one of the documents uses: the
-/// new value may move at most `ε` from the value at collection time, and the loss takes the
-/// larger (more pessimistic) of the clipped and unclipped errors,
+/// With `clip = Some((old_values, ε))`, the clipped variant that OpenAI's baselines, CleanRL
+/// and the from-scratch JAX write-up use: the new value may move at most `ε` from the value at
+/// collection time, and the loss takes the larger (more pessimistic) of the clipped and
+/// unclipped errors,
 /// `mean(max((V − R)², (V_old + clip(V − V_old, −ε, ε) − R)²))`.
 ///
 /// # Panics
