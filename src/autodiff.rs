@@ -31,6 +31,13 @@ static NO_INPUT: Tensor = Tensor::EMPTY;
 pub type Params = [f32; 2];
 // ANCHOR_END: var
 
+impl Var {
+    /// The node's position on its tape: 0 for the first recorded.
+    pub fn index(self) -> usize {
+        self.0
+    }
+}
+
 // ANCHOR: op
 /// One differentiable operation: how to compute its output, and how the gradient of the
 /// output flows back to each input.
@@ -221,6 +228,24 @@ impl Tape {
             "no gradient for {var:?}: it depends on no parameter"
         );
         &self.grads[var.0]
+    }
+
+    /// Every node recorded since the last [`Tape::clear`], in recording order.
+    pub fn vars(&self) -> impl Iterator<Item = Var> + use<> {
+        (0..self.nodes.len()).map(Var)
+    }
+
+    /// What the tape recorded at `var`: the name of the operation that produced it (`None`
+    /// for a leaf), its inputs in order, and whether it needs a gradient. Training never asks;
+    /// a drawing of the tape does (chapter 2's figure).
+    ///
+    /// # Panics
+    /// If `var` is not on this tape.
+    pub fn recorded(&self, var: Var) -> (Option<&'static str>, Vec<Var>, bool) {
+        assert!(var.0 < self.nodes.len(), "{var:?} is not on this tape");
+        let node = &self.nodes[var.0];
+        let inputs = node.inputs[..node.arity].iter().map(|&i| Var(i)).collect();
+        (node.op.map(|op| op.name()), inputs, node.needs_grad)
     }
 
     // ANCHOR: backward

@@ -411,6 +411,36 @@ fn a_cleared_tape_reuses_its_buffers_for_the_next_grad_step() {
     }
 }
 
+#[test]
+fn the_tape_tells_what_it_recorded_in_order() {
+    // y = tanh(x·w) + b, then (y − t)², summed: the nodes come out in the order recorded, each
+    // with its operation and inputs, and only those depending on w or b need a gradient.
+    let mut tape = Tape::new();
+    let x = tape.constant(&Tensor::from_vec(&[1, 2], vec![0.5, -1.0]));
+    let w = tape.param(&Tensor::from_vec(&[2, 1], vec![0.3, 0.7]));
+    let xw = tape.matmul(x, w);
+    let h = tape.tanh(xw);
+    let b = tape.param(&Tensor::from_vec(&[1, 1], vec![0.1]));
+    let y = tape.add(h, b);
+    let t = tape.constant(&Tensor::from_vec(&[1, 1], vec![1.0]));
+    let e = tape.sub(y, t);
+    let e2 = tape.square(e);
+    let loss = tape.sum(e2);
+    let vars: Vec<Var> = tape.vars().collect();
+    assert_eq!(vars, [x, w, xw, h, b, y, t, e, e2, loss]);
+    assert_eq!(vars.iter().map(|v| v.index()).collect::<Vec<_>>(), (0..10).collect::<Vec<_>>());
+    assert_eq!(tape.recorded(x), (None, vec![], false));
+    assert_eq!(tape.recorded(w), (None, vec![], true));
+    assert_eq!(tape.recorded(xw), (Some("matmul"), vec![x, w], true));
+    assert_eq!(tape.recorded(h), (Some("tanh"), vec![xw], true));
+    assert_eq!(tape.recorded(y), (Some("add"), vec![h, b], true));
+    assert_eq!(tape.recorded(t), (None, vec![], false));
+    assert_eq!(tape.recorded(e), (Some("sub"), vec![y, t], true));
+    assert_eq!(tape.recorded(loss), (Some("sum"), vec![e2], true));
+    tape.clear();
+    assert_eq!(tape.vars().count(), 0);
+}
+
 // ANCHOR: tanh_accuracy
 /// The crate's `tanh` against `f64::tanh`: within half a unit in the last place of `f32`
 /// (plus the 10⁻¹² relative of its `f64` arithmetic, which can tip a value lying within that
