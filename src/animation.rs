@@ -1,4 +1,4 @@
-//! Chapter 12 (part): a recorded episode as an animated SVG picture.
+//! Chapter 13 (part): a recorded episode as an animated SVG picture.
 //!
 //! [`pendulum`] and [`cartpole`] turn the states of one episode into one self-contained SVG
 //! document that replays it in real time, in a loop. The motion is SVG's own animation (SMIL):

@@ -545,7 +545,7 @@ impl Op for Softplus {
 // ANCHOR: tanh
 /// `tanh x` for an `f32`, computed in `f64` with no call into the C library, so that a loop
 /// over a tensor vectorizes. The C library's `tanhf` calls `expm1f` for every element and
-/// took half the time of a whole CartPole training run (chapter 13); this takes a fraction
+/// took half the time of a whole CartPole training run (chapter 14); this takes a fraction
 /// and is more accurate: within half a unit in the last place of the exact value (a test
 /// measures 0.500002 units over 5·10⁷ arguments), where `tanhf` is off by up to two.
 ///

@@ -1,4 +1,4 @@
-//! Chapter 12 (part): saving a trained agent and loading it back.
+//! Chapter 13 (part): saving a trained agent and loading it back.
 //!
 //! A checkpoint is everything needed to run a trained agent again and to know where it came
 //! from: the training [`Config`], the sizes of both networks, every parameter of the actor and

@@ -20,8 +20,9 @@
 //! | 9 | [`loss`] | the clipped surrogate, value loss, entropy bonus, diagnostics |
 //! | 10 | [`config`], [`ppo`], [`evaluate`] | configuration and presets, the four-phase training loop, evaluation |
 //! | 11 | (book only) | results: learning curves and diagnostics over ten seeds |
-//! | 12 | [`checkpoint`], [`plot`], [`animation`], [`program`] | running it: saving and loading a trained agent; learning-curve plots; an episode as an animated picture; the programs |
-//! | 13 | (book only) | performance: where the time goes |
+//! | 12 | [`cartpole`], [`distributions::categorical`] | discrete actions: CartPole-v1, identical to Gymnasium's; the Categorical |
+//! | 13 | [`checkpoint`], [`plot`], [`animation`], [`program`] | running it: saving and loading a trained agent; learning-curve plots; an episode as an animated picture; the programs |
+//! | 14 | (book only) | performance: where the time goes |
 //!
 //! The `pendulum` program (`src/bin/pendulum.rs`, all of it in [`program`]) trains, evaluates
 //! and replays agents.

@@ -1,4 +1,4 @@
-//! Chapter 12 (part): a small SVG writer for learning curves.
+//! Chapter 13 (part): a small SVG writer for learning curves.
 //!
 //! A [`LinePlot`] is a few named series of `(x, y)` points and a few labelled horizontal
 //! reference lines; [`LinePlot::to_svg`] draws them with axes, ticks at round numbers, axis

@@ -1,4 +1,4 @@
-//! The `pendulum` program under abuse and faults, each promise of chapter 12's table checked
+//! The `pendulum` program under abuse and faults, each promise of chapter 13's table checked
 //! on the built binary: arguments that are not UTF-8, a standard output that is closed or
 //! full, checkpoints that are altered, endless or huge, two runs on one directory, a
 //! directory taken over, signals during training and during the animation, and untrusted

@@ -1,4 +1,4 @@
-//! Chapter 12 (part): the programs. `pendulum` trains a PPO agent on Pendulum-v1, saves it,
+//! Chapter 13 (part): the programs. `pendulum` trains a PPO agent on Pendulum-v1, saves it,
 //! evaluates it, and shows it; `cartpole` does the same on CartPole-v1. Both are this module,
 //! run with a different [`Task`]: the environment, its presets and its picture are all that
 //! differ.
