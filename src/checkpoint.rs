@@ -500,6 +500,14 @@ fn write_config(w: &mut Writer, c: &Config) {
     w.f32(high);
     w.u8(c.init.code());
     w.u64(c.seed);
+    w.u8(c.objective.code());
+    w.f32(c.kl_coef);
+    w.opt_f32(c.adaptive_kl);
+    w.opt_f32(c.target_kl);
+    w.f32(c.value_coef);
+    w.bool(c.minibatch_advantages);
+    w.f32(c.adam_eps);
+    w.bool(c.anneal_entropy);
 }
 
 fn read_config(r: &mut Reader) -> Result<Config, Problem> {
@@ -535,6 +543,14 @@ fn read_config(r: &mut Reader) -> Result<Config, Problem> {
     };
     let init = r.choice("initialization")?;
     let seed = r.u64()?;
+    let objective = r.choice("objective")?;
+    let kl_coef = r.f32()?;
+    let adaptive_kl = r.opt_f32()?;
+    let target_kl = r.opt_f32()?;
+    let value_coef = r.f32()?;
+    let minibatch_advantages = r.bool()?;
+    let adam_eps = r.f32()?;
+    let anneal_entropy = r.bool()?;
     Ok(Config {
         total_timesteps,
         num_envs,
@@ -559,5 +575,13 @@ fn read_config(r: &mut Reader) -> Result<Config, Problem> {
         std_param,
         init,
         seed,
+        objective,
+        kl_coef,
+        adaptive_kl,
+        target_kl,
+        value_coef,
+        minibatch_advantages,
+        adam_eps,
+        anneal_entropy,
     })
 }

@@ -18,7 +18,10 @@ use crate::autodiff::{Tape, Var};
 use crate::distributions::{Distribution, Randomness};
 use crate::env::{Env, VecEnv};
 use crate::gae::{GaeParams, RolloutBuffer, TimeLimit, Transition, normalize};
-use crate::loss::{actor_loss, explained_variance, log_ratio_stats, value_loss};
+use crate::loss::{
+    Objective, adapted_kl_coef, explained_variance, log_ratio_stats, policy_objective, value_loss,
+    with_entropy_bonus,
+};
 use crate::nn::{Actor, Critic, Workspace};
 use crate::tensor::Tensor;
 use rand::SeedableRng;
@@ -85,6 +88,15 @@ pub struct UpdateStats {
     pub collect_seconds: f64,
     /// Seconds this iteration spent on advantages and learning (phases 2 and 3).
     pub learn_seconds: f64,
+    /// Minibatch steps taken: `epochs` times the minibatches of a rollout, or fewer when the
+    /// approximate KL stopped the epochs early (`target_kl`).
+    pub minibatches: usize,
+    /// β of the KL penalty during this iteration (adapted after each update when
+    /// `adaptive_kl` is set).
+    pub kl_coef: f32,
+    /// With the adaptive KL penalty, the mean KL over the rollout between the collecting
+    /// policy and the updated one, which decides the next β.
+    pub rollout_kl: Option<f32>,
 }
 
 // ANCHOR: trainer
@@ -103,8 +115,16 @@ pub struct Trainer<E: Env, R: Randomness = StdRng> {
     envs: VecEnv<E>,
     buffer: RolloutBuffer,
     rng: R,
-    tape: Tape,
+    /// One tape per network, so that the actor's minibatch loss can be looked at (for the KL
+    /// early stop) before the critic takes its step.
+    actor_tape: Tape,
+    critic_tape: Tape,
     scratch: Scratch,
+    /// The learning rates' (and, when annealed, the entropy bonus's) fraction of their
+    /// configured values during this iteration.
+    schedule: f32,
+    /// β of the KL penalty, adapted after each update when configured.
+    kl_coef: f32,
     update: usize,
     timesteps: usize,
     started: Instant,
@@ -126,7 +146,8 @@ struct Scratch {
     log_probs: Vec<f32>,
     rewards: Vec<f32>,
     truncation_values: Vec<f32>,
-    param_vars: Vec<Var>,
+    actor_vars: Vec<Var>,
+    critic_vars: Vec<Var>,
     grads: Vec<Tensor>,
     indices: Vec<usize>,
 }
@@ -172,17 +193,21 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
         let critic = Critic::new(&config.critic_config(obs_size), rng.generator());
         let width = distribution.sample_width();
         let buffer = RolloutBuffer::new(config.rollout_steps, config.num_envs, obs_size, width);
+        let adam = |rate| Adam::with_betas_eps(rate, Adam::DEFAULT_BETAS, config.adam_eps);
         Trainer {
-            actor_optimizer: Adam::new(config.actor_learning_rate),
-            critic_optimizer: Adam::new(config.critic_learning_rate),
+            actor_optimizer: adam(config.actor_learning_rate),
+            critic_optimizer: adam(config.critic_learning_rate),
             actor,
             distribution,
             critic,
             envs,
             buffer,
             rng,
-            tape: Tape::new(),
+            actor_tape: Tape::new(),
+            critic_tape: Tape::new(),
             scratch: Scratch::default(),
+            schedule: 1.0,
+            kl_coef: config.kl_coef,
             update: 0,
             timesteps: 0,
             started: Instant::now(),
@@ -275,8 +300,16 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
         } else {
             1.0
         };
+        self.schedule = fraction;
         self.actor_optimizer.set_learning_rate(fraction * self.config.actor_learning_rate);
         self.critic_optimizer.set_learning_rate(fraction * self.config.critic_learning_rate);
+    }
+
+    /// The entropy bonus's weight during this iteration: annealed with the learning rates
+    /// when configured.
+    fn entropy_coef(&self) -> f32 {
+        let fraction = if self.config.anneal_entropy { self.schedule } else { 1.0 };
+        fraction * self.config.entropy_coef
     }
 
     // ANCHOR: collect
@@ -369,7 +402,8 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
             time_limit: self.config.time_limit,
         };
         self.buffer.compute_advantages(&s.values, gae);
-        if self.config.normalize_advantages {
+        // Per-minibatch normalization happens when the minibatch is gathered, instead.
+        if self.config.normalize_advantages && !self.config.minibatch_advantages {
             normalize(&mut self.buffer.advantages);
         }
     }
@@ -377,7 +411,8 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
 
     // ANCHOR: learn
     /// Phase 3: `epochs` passes over the rollout in shuffled minibatches; each minibatch
-    /// takes one Adam step for the critic and one for the actor.
+    /// takes one Adam step for the critic and one for the actor. With `target_kl`, the passes
+    /// stop before the first minibatch on which the policy has already moved too far.
     fn learn(&mut self) -> UpdateStats {
         let n = self.buffer.capacity();
         let mut indices = std::mem::take(&mut self.scratch.indices);
@@ -385,11 +420,15 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
         indices.extend(0..n);
         let mut totals = UpdateStats::default();
         let mut minibatches = 0;
-        for _ in 0..self.config.epochs {
+        'epochs: for _ in 0..self.config.epochs {
             self.rng.shuffle(&mut indices);
             for batch in indices.chunks(self.config.minibatch_size) {
+                let actor = self.actor_gradients(batch);
+                if self.config.target_kl.is_some_and(|target| actor.approx_kl > 1.5 * target) {
+                    break 'epochs;
+                }
                 totals.value_loss += self.critic_step(batch);
-                let actor = self.actor_step(batch);
+                self.actor_step();
                 totals.policy_loss += actor.policy_loss;
                 totals.entropy += actor.entropy;
                 totals.approx_kl += actor.approx_kl;
@@ -398,17 +437,55 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
             }
         }
         self.scratch.indices = indices;
-        let m = minibatches as f32;
+        let m = minibatches.max(1) as f32;
+        let kl_coef = self.kl_coef;
         UpdateStats {
             value_loss: totals.value_loss / m,
             policy_loss: totals.policy_loss / m,
             entropy: totals.entropy / m,
             approx_kl: totals.approx_kl / m,
             clip_fraction: totals.clip_fraction / m,
+            minibatches,
+            kl_coef,
+            rollout_kl: self.adapt_kl_coef(),
             ..UpdateStats::default()
         }
     }
     // ANCHOR_END: learn
+
+    // ANCHOR: adapt_kl
+    /// The PPO paper's adaptive penalty: after an update, the mean KL between the collecting
+    /// policy and the updated one over the whole rollout sets the next β
+    /// ([`adapted_kl_coef`]). Returns that KL, or `None` where β is not adapted.
+    fn adapt_kl_coef(&mut self) -> Option<f32> {
+        let target =
+            self.config.adaptive_kl.filter(|_| self.config.objective == Objective::KlPenalty)?;
+        let kl = self.rollout_kl();
+        self.kl_coef = adapted_kl_coef(self.kl_coef, kl, target);
+        Some(kl as f32)
+    }
+
+    /// The mean over the rollout of `(r − 1) − ln r`, the estimate of KL(π_old ‖ π) the
+    /// diagnostics use, with the actor as it is now.
+    fn rollout_kl(&mut self) -> f64 {
+        let (buffer, s) = (&self.buffer, &mut self.scratch);
+        let [w1, w2] = self.actor.output_widths();
+        let (obs_size, width) = (buffer.obs_size(), buffer.action_size());
+        let n = buffer.capacity();
+        s.outputs[0].resize(n * w1, 0.0);
+        s.outputs[1].resize(n * w2, 0.0);
+        let [first, second] = &mut s.outputs;
+        self.actor.forward(&buffer.observations[..n * obs_size], &mut s.workspace, first, second);
+        let mut sum = 0.0f64;
+        for i in 0..n {
+            let params = [&first[i * w1..][..w1], &second[i * w2..][..w2]];
+            let new = self.distribution.log_prob(&params, &buffer.actions[i * width..][..width]);
+            let log_ratio = f64::from(new) - f64::from(buffer.log_probs[i]);
+            sum += log_ratio.exp_m1() - log_ratio;
+        }
+        sum / n as f64
+    }
+    // ANCHOR_END: adapt_kl
 
     /// Records the rows `batch` of a per-transition array as a constant: `[batch]` for one
     /// value per transition, `[batch, width]` for vectors (observations, actions).
@@ -425,23 +502,25 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
     }
 
     // ANCHOR: critic_step
-    /// One gradient step of the critic on a minibatch: MSE to the returns.
+    /// One gradient step of the critic on a minibatch: MSE to the returns, weighted by
+    /// `value_coef`. Returns the (unweighted) loss.
     fn critic_step(&mut self, batch: &[usize]) -> f32 {
-        let (tape, buffer) = (&mut self.tape, &self.buffer);
+        let (tape, buffer) = (&mut self.critic_tape, &self.buffer);
         tape.clear();
         let obs = Self::gather(tape, &buffer.observations, Width::Vector(buffer.obs_size()), batch);
         let returns = Self::gather(tape, &buffer.returns, Width::Scalar, batch);
-        let values = self.critic.forward_on_tape(tape, obs, &mut self.scratch.param_vars);
+        let values = self.critic.forward_on_tape(tape, obs, &mut self.scratch.critic_vars);
         let clip = self
             .config
             .value_clip
             .map(|epsilon| (Self::gather(tape, &buffer.values, Width::Scalar, batch), epsilon));
         let loss = value_loss(tape, values, returns, clip);
-        tape.backward(loss);
+        let weighted = tape.mul_scalar(loss, self.config.value_coef);
+        tape.backward(weighted);
         let loss_value = tape.value(loss).item();
         apply_gradients(
             tape,
-            &self.scratch.param_vars,
+            &self.scratch.critic_vars,
             &mut self.scratch.grads,
             self.config.max_grad_norm,
             &mut self.critic_optimizer,
@@ -452,46 +531,62 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
     // ANCHOR_END: critic_step
 
     // ANCHOR: actor_step
-    /// One gradient step of the actor on a minibatch: the clipped surrogate minus the
-    /// entropy bonus. Returns the minibatch's diagnostics.
-    fn actor_step(&mut self, batch: &[usize]) -> ActorStepStats {
-        let (tape, buffer) = (&mut self.tape, &self.buffer);
+    /// The actor's loss on a minibatch and its gradient, left on the actor's tape for
+    /// [`actor_step`](Self::actor_step): the policy objective minus the entropy bonus.
+    /// Returns the minibatch's diagnostics.
+    fn actor_gradients(&mut self, batch: &[usize]) -> ActorStepStats {
+        let entropy_coef = self.entropy_coef();
+        let (tape, buffer) = (&mut self.actor_tape, &self.buffer);
         tape.clear();
         let obs = Self::gather(tape, &buffer.observations, Width::Vector(buffer.obs_size()), batch);
         let actions =
             Self::gather(tape, &buffer.actions, Width::Vector(buffer.action_size()), batch);
         let old_log_probs = Self::gather(tape, &buffer.log_probs, Width::Scalar, batch);
-        let advantages = Self::gather(tape, &buffer.advantages, Width::Scalar, batch);
-        let outputs = self.actor.outputs_on_tape(tape, obs, &mut self.scratch.param_vars);
+        let per_minibatch = self.config.normalize_advantages && self.config.minibatch_advantages;
+        let advantages = tape.constant_with(&[batch.len()], |rows| {
+            for (row, &i) in rows.iter_mut().zip(batch) {
+                *row = buffer.advantages[i];
+            }
+            if per_minibatch {
+                normalize(rows);
+            }
+        });
+        let outputs = self.actor.outputs_on_tape(tape, obs, &mut self.scratch.actor_vars);
         let log_probs = self.distribution.log_prob_on_tape(tape, outputs.as_slice(), actions);
         let entropy = self.distribution.entropy_on_tape(tape, outputs.as_slice());
-        let loss = actor_loss(
+        let c = &self.config;
+        let surrogate = policy_objective(
             tape,
+            c.objective,
             log_probs,
             old_log_probs,
             advantages,
-            entropy,
-            self.config.clip_epsilon,
-            self.config.entropy_coef,
+            c.clip_epsilon,
+            self.kl_coef,
         );
+        let loss = with_entropy_bonus(tape, surrogate, entropy, entropy_coef);
         tape.backward(loss.total);
         let ratios =
             log_ratio_stats(tape.value(loss.surrogate.log_ratio).data(), self.config.clip_epsilon);
-        let stats = ActorStepStats {
+        ActorStepStats {
             policy_loss: tape.value(loss.surrogate.loss).item(),
             entropy: tape.value(loss.entropy).item(),
             approx_kl: ratios.approx_kl,
             clip_fraction: ratios.clip_fraction,
-        };
+        }
+    }
+
+    /// One Adam step of the actor with the gradients [`actor_gradients`](Self::actor_gradients)
+    /// left on its tape.
+    fn actor_step(&mut self) {
         apply_gradients(
-            tape,
-            &self.scratch.param_vars,
+            &self.actor_tape,
+            &self.scratch.actor_vars,
             &mut self.scratch.grads,
             self.config.max_grad_norm,
             &mut self.actor_optimizer,
             self.actor.parameters_mut(),
         );
-        stats
     }
     // ANCHOR_END: actor_step
 }

@@ -83,7 +83,7 @@ fn the_bytes_are_laid_out_as_documented() {
     assert_eq!(checksum, fnv1a(body).to_le_bytes());
     assert_eq!(decode(&bytes).unwrap().env, "Pendulum-v1");
     // Header 20, progress 16, the name 4 + 11, config 40 + 20 + 1 + 4 + 5 + 5 + 1 + 1 + 4 + 8
-    // + 1 + 1 + 1 + 4 + 9 + 1 + 8 = 114, sizes 4 + 4 + 4 + 1 + 4 + 2·4 (actor) and 4 + 1 + 4 + 2·4
+    // + 1 + 1 + 1 + 4 + 9 + 1 + 8 and the variants' 1 + 4 + 5 + 5 + 4 + 1 + 4 + 1 = 139, sizes 4 + 4 + 4 + 1 + 4 + 2·4 (actor) and 4 + 1 + 4 + 2·4
     // (critic) = 42, tensors: a count each, then per tensor a name and shape, then the values.
     let tensors: usize = [trainer.actor().parameter_names(), trainer.critic().parameter_names()]
         .iter()
@@ -96,7 +96,7 @@ fn the_bytes_are_laid_out_as_documented() {
                 .sum::<usize>()
         })
         .sum();
-    assert_eq!(bytes.len(), 20 + 16 + 15 + 114 + 42 + tensors + 8);
+    assert_eq!(bytes.len(), 20 + 16 + 15 + 139 + 42 + tensors + 8);
     // Nothing depends on the time or the machine.
     assert_eq!(bytes, checkpoint::encode_for("Pendulum-v1", config, actor, critic, progress));
 }
@@ -374,6 +374,14 @@ fn unusual() -> Config {
         std_param: StdParam::LogStd { init: -0.3, clamp: Some((-4.5, 1.5)) },
         init: ppo::nn::Init::PyTorchDefault,
         seed: 987_654_321,
+        objective: ppo::loss::Objective::KlPenalty,
+        kl_coef: 0.3,
+        adaptive_kl: Some(0.02),
+        target_kl: Some(0.05),
+        value_coef: 0.5,
+        minibatch_advantages: true,
+        adam_eps: 1e-5,
+        anneal_entropy: true,
     }
 }
 
@@ -409,7 +417,7 @@ fn fields(config: &Config) -> Vec<(String, String)> {
 fn every_config_field_survives_the_round_trip() {
     let config = unusual();
     let defaults = fields(&Config::default());
-    assert_eq!(defaults.len(), 23, "{defaults:?}");
+    assert_eq!(defaults.len(), 31, "{defaults:?}");
     for ((name, value), (_, default)) in fields(&config).iter().zip(defaults) {
         assert_ne!(*value, default, "the unusual config must change {name}");
     }

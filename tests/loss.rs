@@ -107,3 +107,69 @@ fn explained_variance_by_hand() {
     assert_abs_diff_eq!(explained_variance(&[0.0, 2.0, 3.0, 5.0], &returns), 0.6, epsilon = 1e-6);
     assert!(explained_variance(&[1.0, 2.0], &[3.0, 3.0]).is_nan());
 }
+
+// ANCHOR: objectives_by_hand
+/// Each objective's value and gradient against its closed form, on samples on both sides of
+/// the clip range and of both signs of advantage. With `r = e^{ℓ − ℓ_old}`, `dr/dℓ = r`, so
+/// the gradient of the loss (the objective's negated mean over n samples) with respect to a
+/// sample's log-probability `ℓ` is `−r·(∂objective/∂r)/n`:
+///
+/// - unclipped, `r·A`: `∂/∂r = A`;
+/// - SPO, `r·A − |A|·(r − 1)²/(2ε)`: `∂/∂r = A − |A|·(r − 1)/ε`, zero at `r = 1 + ε·sign(A)`;
+/// - KL penalty, `r·A − β·((r − 1) − ln r)`: per sample the loss depends on `ℓ` through
+///   `r·A − β(r − 1) + β(ℓ − ℓ_old)`, so `∂/∂ℓ = r·A − β·(r − 1)`.
+#[test]
+fn every_objective_by_hand() {
+    use ppo::loss::{Objective, policy_objective};
+    let ratios = [0.5f32, 0.9, 1.0, 1.1, 1.5, 2.0];
+    let advantages = [1.0f32, -2.0, 0.5, 3.0, -1.0, 2.0];
+    let (epsilon, beta) = (0.2f32, 0.7f32);
+    let n = ratios.len() as f64;
+    type Case = (Objective, fn(f64, f64, f64, f64) -> (f64, f64));
+    let cases: [Case; 3] = [
+        (Objective::Unclipped, |r, a, _, _| (r * a, r * a)),
+        (Objective::Spo, |r, a, e, _| {
+            let objective = r * a - a.abs() * (r - 1.0).powi(2) / (2.0 * e);
+            (objective, r * (a - a.abs() * (r - 1.0) / e))
+        }),
+        (Objective::KlPenalty, |r, a, _, b| {
+            (r * a - b * ((r - 1.0) - r.ln()), r * a - b * (r - 1.0))
+        }),
+    ];
+    for (objective, by_hand) in cases {
+        let mut tape = Tape::new();
+        let old = tape.constant(&Tensor::from_vec(&[6], vec![-1.0; 6]));
+        let new_values: Vec<f32> = ratios.iter().map(|r| r.ln() - 1.0).collect();
+        let new = tape.param(&Tensor::from_vec(&[6], new_values));
+        let adv = tape.constant(&Tensor::from_vec(&[6], advantages.to_vec()));
+        let loss = policy_objective(&mut tape, objective, new, old, adv, epsilon, beta).loss;
+        tape.backward(loss);
+        let mut expected_loss = 0.0;
+        for (i, (&r, &a)) in ratios.iter().zip(&advantages).enumerate() {
+            let (value, gradient) = by_hand(f64::from(r), f64::from(a), 0.2, f64::from(beta));
+            expected_loss -= value / n;
+            let got = f64::from(tape.grad(new).data()[i]);
+            assert!((got + gradient / n).abs() < 1e-6, "{objective:?} sample {i}: {got}");
+        }
+        let got = f64::from(tape.value(loss).item());
+        assert!((got - expected_loss).abs() < 1e-6, "{objective:?}: {got} vs {expected_loss}");
+    }
+}
+// ANCHOR_END: objectives_by_hand
+
+#[test]
+fn the_adaptive_kl_rule_step_by_step() {
+    use ppo::loss::adapted_kl_coef;
+    let target = 0.01;
+    // Below target/1.5 = 0.00667: halve; above 1.5·target = 0.015: double; between: keep.
+    let steps = [(0.001, 0.5), (0.0066, 0.25), (0.0067, 0.25), (0.01, 0.25), (0.0149, 0.25)];
+    let mut beta = 1.0;
+    for (kl, expected) in steps {
+        beta = adapted_kl_coef(beta, kl, target);
+        assert_eq!(beta, expected, "after a KL of {kl}");
+    }
+    for (kl, expected) in [(0.0151, 0.5), (0.3, 1.0), (0.014, 1.0)] {
+        beta = adapted_kl_coef(beta, kl, target);
+        assert_eq!(beta, expected, "after a KL of {kl}");
+    }
+}

@@ -327,3 +327,59 @@ fn a_rollout_of_one_transition_trains() {
     }
     assert!(trainer.is_done());
 }
+
+#[test]
+fn target_kl_stops_the_epochs_before_the_minibatch_that_moved_too_far() {
+    let base = Config {
+        total_timesteps: 256,
+        num_envs: 2,
+        rollout_steps: 128,
+        minibatch_size: 32,
+        epochs: 4,
+        ..Config::default()
+    };
+    // No limit: 4 epochs of 8 minibatches. The first minibatch always runs: before any step
+    // the policy is the collecting one and its KL is exactly 0.
+    for (target_kl, expected) in [(None, 32), (Some(1e-12), 1), (Some(1e6), 32)] {
+        let mut trainer = Trainer::new(Config { target_kl, ..base.clone() }, pendulums(2));
+        let stats = trainer.iterate().expect("a short run");
+        assert_eq!(stats.minibatches, expected, "target_kl {target_kl:?}");
+    }
+    // A limit between the smallest and the largest KL the unlimited run meets stops it in
+    // between, and the mean KL it reports stays below the limit's 1.5 times.
+    let mut trainer = Trainer::new(Config { target_kl: Some(0.002), ..base.clone() }, pendulums(2));
+    let stats = trainer.iterate().expect("a short run");
+    assert!((1..32).contains(&stats.minibatches), "{} minibatches", stats.minibatches);
+    assert!(stats.approx_kl <= 1.5 * 0.002, "{}", stats.approx_kl);
+}
+
+#[test]
+fn the_adaptive_kl_penalty_follows_the_rule_from_update_to_update() {
+    use ppo::loss::{Objective, adapted_kl_coef};
+    let config = Config {
+        total_timesteps: 5 * 256,
+        num_envs: 2,
+        rollout_steps: 128,
+        minibatch_size: 64,
+        objective: Objective::KlPenalty,
+        kl_coef: 1.0,
+        adaptive_kl: Some(0.005),
+        ..Config::default()
+    };
+    let mut trainer = Trainer::new(config, pendulums(2));
+    let mut beta = 1.0;
+    let mut changed = 0;
+    while !trainer.is_done() {
+        let stats = trainer.iterate().expect("a short run");
+        assert_eq!(stats.kl_coef, beta, "update {}", stats.update);
+        let kl = stats.rollout_kl.expect("the adaptive penalty measures the rollout's KL");
+        let next = adapted_kl_coef(beta, f64::from(kl), 0.005);
+        changed += usize::from(next != beta);
+        beta = next;
+    }
+    assert!(changed > 0, "β never moved: the rule was not exercised");
+    // A fixed penalty, and any other objective, measure nothing and keep β.
+    let fixed = Config { adaptive_kl: None, ..trainer.config().clone() };
+    let stats = Trainer::new(fixed, pendulums(2)).iterate().unwrap();
+    assert_eq!((stats.kl_coef, stats.rollout_kl), (1.0, None));
+}
