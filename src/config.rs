@@ -94,6 +94,12 @@ pub struct Config {
     /// Decay the entropy coefficient with the learning rates' schedule (the TensorFlow
     /// overview's advice: explore early, exploit late).
     pub anneal_entropy: bool,
+    /// Normalize observations by their running mean and variance, clipped to ±10; the
+    /// statistics are frozen for evaluation and stored in checkpoints.
+    pub normalize_observations: bool,
+    /// Divide rewards by the running standard deviation of the discounted return, clipped to
+    /// ±10 (Gymnasium's `NormalizeReward`).
+    pub normalize_rewards: bool,
     // ANCHOR_END: variants
 }
 // ANCHOR_END: config
@@ -139,6 +145,8 @@ impl Config {
             minibatch_advantages: false,
             adam_eps: 1e-8,
             anneal_entropy: false,
+            normalize_observations: false,
+            normalize_rewards: false,
         }
     }
 }
@@ -179,6 +187,8 @@ impl Default for Config {
             minibatch_advantages: false,
             adam_eps: 1e-8,
             anneal_entropy: false,
+            normalize_observations: false,
+            normalize_rewards: false,
         }
     }
 }
@@ -220,6 +230,8 @@ impl Config {
             minibatch_advantages: false,
             adam_eps: 1e-8,
             anneal_entropy: false,
+            normalize_observations: false,
+            normalize_rewards: false,
         }
     }
 
@@ -261,6 +273,8 @@ impl Config {
             minibatch_advantages: false,
             adam_eps: 1e-8,
             anneal_entropy: false,
+            normalize_observations: false,
+            normalize_rewards: false,
         }
     }
 }

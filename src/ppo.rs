@@ -23,6 +23,7 @@ use crate::loss::{
     with_entropy_bonus,
 };
 use crate::nn::{Actor, Critic, Workspace};
+use crate::normalize::{RewardScaler, RunningStats};
 use crate::tensor::Tensor;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -31,8 +32,8 @@ use std::time::Instant;
 
 pub use crate::config::{Config, DistributionKind, LOG_STD_RANGE};
 pub use crate::evaluate::{
-    EVAL_SEED_OFFSET, Evaluation, deterministic_distribution, evaluate, evaluate_with,
-    evaluation_seed,
+    EVAL_SEED_OFFSET, Evaluation, deterministic_distribution, evaluate, evaluate_normalized,
+    evaluate_with, evaluation_seed,
 };
 
 /// Why training cannot go on: a number the run depends on stopped being finite. The networks
@@ -125,6 +126,10 @@ pub struct Trainer<E: Env, R: Randomness = StdRng> {
     schedule: f32,
     /// β of the KL penalty, adapted after each update when configured.
     kl_coef: f32,
+    /// The observations' running statistics, when they are normalized.
+    observation_stats: Option<RunningStats>,
+    /// The rewards' scaler, when they are normalized.
+    reward_scaler: Option<RewardScaler>,
     update: usize,
     timesteps: usize,
     started: Instant,
@@ -146,6 +151,8 @@ struct Scratch {
     log_probs: Vec<f32>,
     rewards: Vec<f32>,
     truncation_values: Vec<f32>,
+    /// One observation, normalized: a truncated episode's last.
+    final_observation: Vec<f32>,
     actor_vars: Vec<Var>,
     critic_vars: Vec<Var>,
     grads: Vec<Tensor>,
@@ -208,6 +215,10 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
             scratch: Scratch::default(),
             schedule: 1.0,
             kl_coef: config.kl_coef,
+            observation_stats: config.normalize_observations.then(|| RunningStats::new(obs_size)),
+            reward_scaler: config
+                .normalize_rewards
+                .then(|| RewardScaler::new(config.num_envs, config.gamma)),
             update: 0,
             timesteps: 0,
             started: Instant::now(),
@@ -235,6 +246,12 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
     /// has no moments yet of the old weights.
     pub fn actor_mut(&mut self) -> &mut Actor {
         &mut self.actor
+    }
+
+    /// The running statistics the observations are normalized with, when they are: a trained
+    /// policy must be evaluated with them, frozen.
+    pub fn observation_stats(&self) -> Option<&RunningStats> {
+        self.observation_stats.as_ref()
     }
 
     /// The optimizers of the actor and of the critic.
@@ -333,6 +350,10 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
         for _ in 0..self.config.rollout_steps {
             s.observations.clear();
             s.observations.extend_from_slice(self.envs.observations());
+            if let Some(stats) = &mut self.observation_stats {
+                stats.update(&s.observations);
+                stats.normalize(&mut s.observations);
+            }
             let [first, second] = &mut s.outputs;
             self.actor.forward(&s.observations, &mut s.workspace, first, second);
             self.critic.forward(&s.observations, &mut s.workspace, &mut s.values);
@@ -356,13 +377,22 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
             for (scaled, &reward) in s.rewards.iter_mut().zip(self.envs.rewards()) {
                 *scaled = reward * self.config.reward_scale;
             }
+            if let Some(scaler) = &mut self.reward_scaler {
+                scaler.scale(&mut s.rewards, self.envs.terminated());
+            }
             // A truncated episode's last state has a future: bootstrap from its value.
             for (env, value) in s.truncation_values.iter_mut().enumerate() {
                 *value = 0.0;
                 if self.envs.truncated()[env]
                     && let Some(final_obs) = self.envs.final_observation(env)
                 {
-                    self.critic.forward(final_obs, &mut s.workspace, std::slice::from_mut(value));
+                    s.final_observation.clear();
+                    s.final_observation.extend_from_slice(final_obs);
+                    if let Some(stats) = &self.observation_stats {
+                        stats.normalize(&mut s.final_observation);
+                    }
+                    let value = std::slice::from_mut(value);
+                    self.critic.forward(&s.final_observation, &mut s.workspace, value);
                 }
             }
             self.buffer.push(Transition {
@@ -395,7 +425,12 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
     /// each environment is in when the rollout stops.
     fn estimate_advantages(&mut self) {
         let s = &mut self.scratch;
-        self.critic.forward(self.envs.observations(), &mut s.workspace, &mut s.values);
+        s.observations.clear();
+        s.observations.extend_from_slice(self.envs.observations());
+        if let Some(stats) = &self.observation_stats {
+            stats.normalize(&mut s.observations);
+        }
+        self.critic.forward(&s.observations, &mut s.workspace, &mut s.values);
         let gae = GaeParams {
             gamma: self.config.gamma,
             lambda: self.config.gae_lambda,

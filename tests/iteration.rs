@@ -130,6 +130,8 @@ fn config(f: &Fixture) -> Config {
         minibatch_advantages: false,
         adam_eps: 1e-8,
         anneal_entropy: false,
+        normalize_observations: false,
+        normalize_rewards: false,
     }
 }
 
