@@ -503,13 +503,20 @@ fn check_sizes(
         )));
     }
     let expected_hidden = vec![config.hidden_size; 2];
-    if actor.hidden != expected_hidden || critic.hidden != expected_hidden {
+    // A shared network's critic is the value head alone, reading the trunk's last layer.
+    let (critic_hidden, critic_input) = if config.shared_network {
+        (vec![], config.hidden_size)
+    } else {
+        (expected_hidden.clone(), actor.obs_size)
+    };
+    if actor.hidden != expected_hidden || critic.hidden != critic_hidden {
         return Err(Problem::Sizes(format!(
-            "{sizes} do not match the config's two hidden layers of {}",
-            config.hidden_size
+            "{sizes} do not match the config's two hidden layers of {}{}",
+            config.hidden_size,
+            if config.shared_network { " and a shared trunk" } else { "" }
         )));
     }
-    if actor.obs_size == 0 || actor.action_size == 0 || critic.obs_size != actor.obs_size {
+    if actor.obs_size == 0 || actor.action_size == 0 || critic.obs_size != critic_input {
         return Err(Problem::Sizes(format!("{sizes} do not fit together")));
     }
     let chain: Vec<usize> = std::iter::once(actor.obs_size)
@@ -585,6 +592,7 @@ fn write_config(w: &mut Writer, c: &Config) {
     w.bool(c.anneal_entropy);
     w.bool(c.normalize_observations);
     w.bool(c.normalize_rewards);
+    w.bool(c.shared_network);
 }
 
 fn read_config(r: &mut Reader) -> Result<Config, Problem> {
@@ -630,6 +638,7 @@ fn read_config(r: &mut Reader) -> Result<Config, Problem> {
     let anneal_entropy = r.bool()?;
     let normalize_observations = r.bool()?;
     let normalize_rewards = r.bool()?;
+    let shared_network = r.bool()?;
     Ok(Config {
         total_timesteps,
         num_envs,
@@ -664,5 +673,6 @@ fn read_config(r: &mut Reader) -> Result<Config, Problem> {
         anneal_entropy,
         normalize_observations,
         normalize_rewards,
+        shared_network,
     })
 }

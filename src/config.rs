@@ -100,6 +100,10 @@ pub struct Config {
     /// Divide rewards by the running standard deviation of the discounted return, clipped to
     /// ±10 (Gymnasium's `NormalizeReward`).
     pub normalize_rewards: bool,
+    /// One trunk for policy and value (the JAX write-up's shared network): the critic becomes a
+    /// linear value head on the actor's last hidden layer, and one Adam (the actor's) steps the
+    /// combined loss, policy − entropy + `value_coef` × value.
+    pub shared_network: bool,
     // ANCHOR_END: variants
 }
 // ANCHOR_END: config
@@ -147,6 +151,7 @@ impl Config {
             anneal_entropy: false,
             normalize_observations: false,
             normalize_rewards: false,
+            shared_network: false,
         }
     }
 }
@@ -189,6 +194,7 @@ impl Default for Config {
             anneal_entropy: false,
             normalize_observations: false,
             normalize_rewards: false,
+            shared_network: false,
         }
     }
 }
@@ -232,6 +238,7 @@ impl Config {
             anneal_entropy: false,
             normalize_observations: false,
             normalize_rewards: false,
+            shared_network: false,
         }
     }
 
@@ -275,6 +282,7 @@ impl Config {
             anneal_entropy: false,
             normalize_observations: false,
             normalize_rewards: false,
+            shared_network: false,
         }
     }
 }
@@ -389,8 +397,17 @@ impl Config {
         }
     }
 
-    /// The critic for `obs_size` observations.
+    /// The critic for `obs_size` observations; with a shared network, the value head alone: a
+    /// linear layer reading the actor's last hidden layer.
     pub fn critic_config(&self, obs_size: usize) -> CriticConfig {
+        if self.shared_network {
+            return CriticConfig {
+                obs_size: self.hidden_size,
+                hidden: vec![],
+                activation: self.activation,
+                init: self.init,
+            };
+        }
         CriticConfig {
             obs_size,
             hidden: vec![self.hidden_size; 2],
@@ -481,8 +498,11 @@ impl Choice for TimeLimit {
 }
 
 impl Choice for Init {
-    const CHOICES: &'static [(&'static str, Self)] =
-        &[("pytorch", Init::PyTorchDefault), ("orthogonal", Init::Orthogonal)];
+    const CHOICES: &'static [(&'static str, Self)] = &[
+        ("pytorch", Init::PyTorchDefault),
+        ("orthogonal", Init::Orthogonal),
+        ("he-normal", Init::HeNormal),
+    ];
 }
 
 impl Choice for Objective {

@@ -19,10 +19,11 @@ use crate::distributions::{Distribution, Randomness};
 use crate::env::{Env, VecEnv};
 use crate::gae::{GaeParams, RolloutBuffer, TimeLimit, Transition, normalize};
 use crate::loss::{
-    Objective, adapted_kl_coef, explained_variance, log_ratio_stats, policy_objective, value_loss,
-    with_entropy_bonus,
+    ActorLoss, Objective, adapted_kl_coef, explained_variance, log_ratio_stats, policy_objective,
+    value_loss, with_entropy_bonus,
 };
-use crate::nn::{Actor, Critic, Workspace};
+use crate::networks::{shared_forward, shared_with};
+use crate::nn::{Actor, Critic, Recorder, Workspace};
 use crate::normalize::{RewardScaler, RunningStats};
 use crate::tensor::Tensor;
 use rand::SeedableRng;
@@ -355,8 +356,21 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
                 stats.normalize(&mut s.observations);
             }
             let [first, second] = &mut s.outputs;
-            self.actor.forward(&s.observations, &mut s.workspace, first, second);
-            self.critic.forward(&s.observations, &mut s.workspace, &mut s.values);
+            if self.config.shared_network {
+                let outputs = [&mut first[..], &mut second[..]];
+                let (actor, critic) = (&self.actor, &self.critic);
+                shared_forward(
+                    actor,
+                    critic,
+                    &s.observations,
+                    &mut s.workspace,
+                    outputs,
+                    &mut s.values,
+                );
+            } else {
+                self.actor.forward(&s.observations, &mut s.workspace, first, second);
+                self.critic.forward(&s.observations, &mut s.workspace, &mut s.values);
+            }
             for env in 0..envs {
                 let params = [&first[env * w1..][..w1], &second[env * w2..][..w2]];
                 let sample = &mut s.samples[env * width..][..width];
@@ -392,7 +406,9 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
                         stats.normalize(&mut s.final_observation);
                     }
                     let value = std::slice::from_mut(value);
-                    self.critic.forward(&s.final_observation, &mut s.workspace, value);
+                    let (actor, critic, shared) =
+                        (&self.actor, &self.critic, self.config.shared_network);
+                    value_of(actor, critic, shared, &s.final_observation, &mut s.workspace, value);
                 }
             }
             self.buffer.push(Transition {
@@ -430,7 +446,8 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
         if let Some(stats) = &self.observation_stats {
             stats.normalize(&mut s.observations);
         }
-        self.critic.forward(&s.observations, &mut s.workspace, &mut s.values);
+        let (actor, critic, shared) = (&self.actor, &self.critic, self.config.shared_network);
+        value_of(actor, critic, shared, &s.observations, &mut s.workspace, &mut s.values);
         let gae = GaeParams {
             gamma: self.config.gamma,
             lambda: self.config.gae_lambda,
@@ -458,11 +475,19 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
         'epochs: for _ in 0..self.config.epochs {
             self.rng.shuffle(&mut indices);
             for batch in indices.chunks(self.config.minibatch_size) {
-                let actor = self.actor_gradients(batch);
+                let (actor, shared_value_loss) = if self.config.shared_network {
+                    self.shared_gradients(batch)
+                } else {
+                    (self.actor_gradients(batch), 0.0)
+                };
                 if self.config.target_kl.is_some_and(|target| actor.approx_kl > 1.5 * target) {
                     break 'epochs;
                 }
-                totals.value_loss += self.critic_step(batch);
+                totals.value_loss += if self.config.shared_network {
+                    shared_value_loss
+                } else {
+                    self.critic_step(batch)
+                };
                 self.actor_step();
                 totals.policy_loss += actor.policy_loss;
                 totals.entropy += actor.entropy;
@@ -570,26 +595,29 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
     /// [`actor_step`](Self::actor_step): the policy objective minus the entropy bonus.
     /// Returns the minibatch's diagnostics.
     fn actor_gradients(&mut self, batch: &[usize]) -> ActorStepStats {
-        let entropy_coef = self.entropy_coef();
-        let (tape, buffer) = (&mut self.actor_tape, &self.buffer);
+        let mut tape = std::mem::take(&mut self.actor_tape);
         tape.clear();
-        let obs = Self::gather(tape, &buffer.observations, Width::Vector(buffer.obs_size()), batch);
+        let buffer = &self.buffer;
+        let obs =
+            Self::gather(&mut tape, &buffer.observations, Width::Vector(buffer.obs_size()), batch);
+        let outputs = self.actor.outputs_on_tape(&mut tape, obs, &mut self.scratch.actor_vars);
+        let loss = self.policy_loss(&mut tape, outputs.as_slice(), batch);
+        tape.backward(loss.total);
+        let stats = Self::actor_stats(&tape, &loss, self.config.clip_epsilon);
+        self.actor_tape = tape;
+        stats
+    }
+
+    /// The policy objective minus the entropy bonus on a minibatch, from the distribution's
+    /// parameters `outputs` already on `tape`.
+    fn policy_loss(&self, tape: &mut Tape, outputs: &[Var], batch: &[usize]) -> ActorLoss {
+        let (buffer, c) = (&self.buffer, &self.config);
         let actions =
             Self::gather(tape, &buffer.actions, Width::Vector(buffer.action_size()), batch);
         let old_log_probs = Self::gather(tape, &buffer.log_probs, Width::Scalar, batch);
-        let per_minibatch = self.config.normalize_advantages && self.config.minibatch_advantages;
-        let advantages = tape.constant_with(&[batch.len()], |rows| {
-            for (row, &i) in rows.iter_mut().zip(batch) {
-                *row = buffer.advantages[i];
-            }
-            if per_minibatch {
-                normalize(rows);
-            }
-        });
-        let outputs = self.actor.outputs_on_tape(tape, obs, &mut self.scratch.actor_vars);
-        let log_probs = self.distribution.log_prob_on_tape(tape, outputs.as_slice(), actions);
-        let entropy = self.distribution.entropy_on_tape(tape, outputs.as_slice());
-        let c = &self.config;
+        let advantages = gathered_advantages(c, tape, &buffer.advantages, batch);
+        let log_probs = self.distribution.log_prob_on_tape(tape, outputs, actions);
+        let entropy = self.distribution.entropy_on_tape(tape, outputs);
         let surrogate = policy_objective(
             tape,
             c.objective,
@@ -599,10 +627,12 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
             c.clip_epsilon,
             self.kl_coef,
         );
-        let loss = with_entropy_bonus(tape, surrogate, entropy, entropy_coef);
-        tape.backward(loss.total);
-        let ratios =
-            log_ratio_stats(tape.value(loss.surrogate.log_ratio).data(), self.config.clip_epsilon);
+        with_entropy_bonus(tape, surrogate, entropy, self.entropy_coef())
+    }
+
+    /// The diagnostics of a minibatch's policy loss, read from the tape.
+    fn actor_stats(tape: &Tape, loss: &ActorLoss, clip_epsilon: f32) -> ActorStepStats {
+        let ratios = log_ratio_stats(tape.value(loss.surrogate.log_ratio).data(), clip_epsilon);
         ActorStepStats {
             policy_loss: tape.value(loss.surrogate.loss).item(),
             entropy: tape.value(loss.entropy).item(),
@@ -611,16 +641,52 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
         }
     }
 
+    // ANCHOR: shared_step
+    /// A shared network's loss on a minibatch and its gradient, left on the actor's tape: the
+    /// policy objective minus the entropy bonus plus `value_coef` times the value loss, whose
+    /// gradients meet in the common trunk. Returns the diagnostics and the value loss.
+    fn shared_gradients(&mut self, batch: &[usize]) -> (ActorStepStats, f32) {
+        let mut tape = std::mem::take(&mut self.actor_tape);
+        tape.clear();
+        let buffer = &self.buffer;
+        let obs =
+            Self::gather(&mut tape, &buffer.observations, Width::Vector(buffer.obs_size()), batch);
+        let returns = Self::gather(&mut tape, &buffer.returns, Width::Scalar, batch);
+        let vars = &mut self.scratch.actor_vars;
+        vars.clear();
+        let (outputs, values) =
+            shared_with(&self.actor, &self.critic, &mut Recorder::new(&mut tape, vars), obs);
+        let policy = self.policy_loss(&mut tape, outputs.as_slice(), batch);
+        let c = &self.config;
+        let clip = c
+            .value_clip
+            .map(|e| (Self::gather(&mut tape, &buffer.values, Width::Scalar, batch), e));
+        let value = value_loss(&mut tape, values, returns, clip);
+        let weighted = tape.mul_scalar(value, c.value_coef);
+        let total = tape.add(policy.total, weighted);
+        tape.backward(total);
+        let stats = Self::actor_stats(&tape, &policy, c.clip_epsilon);
+        let value_loss = tape.value(value).item();
+        self.actor_tape = tape;
+        (stats, value_loss)
+    }
+    // ANCHOR_END: shared_step
+
     /// One Adam step of the actor with the gradients [`actor_gradients`](Self::actor_gradients)
-    /// left on its tape.
+    /// left on its tape; in a shared network, of the actor and the value head together (the
+    /// gradients of [`shared_gradients`](Self::shared_gradients), clipped as one vector).
     fn actor_step(&mut self) {
+        let mut params = self.actor.parameters_mut();
+        if self.config.shared_network {
+            params.extend(self.critic.parameters_mut());
+        }
         apply_gradients(
             &self.actor_tape,
             &self.scratch.actor_vars,
             &mut self.scratch.grads,
             self.config.max_grad_norm,
             &mut self.actor_optimizer,
-            self.actor.parameters_mut(),
+            params,
         );
     }
     // ANCHOR_END: actor_step
@@ -654,6 +720,46 @@ pub fn first_non_finite(stats: &UpdateStats, actor: &Actor, critic: &Critic) -> 
     None
 }
 // ANCHOR_END: non_finite
+
+/// A minibatch's advantages as a constant on `tape`, normalized within the minibatch when
+/// configured.
+fn gathered_advantages(
+    config: &Config,
+    tape: &mut Tape,
+    advantages: &[f32],
+    batch: &[usize],
+) -> Var {
+    let per_minibatch = config.normalize_advantages && config.minibatch_advantages;
+    tape.constant_with(&[batch.len()], |rows| {
+        for (row, &i) in rows.iter_mut().zip(batch) {
+            *row = advantages[i];
+        }
+        if per_minibatch {
+            normalize(rows);
+        }
+    })
+}
+
+/// The value of each observation in `obs`: the critic's, or in a shared network the value
+/// head's on the actor's trunk.
+fn value_of(
+    actor: &Actor,
+    critic: &Critic,
+    shared: bool,
+    obs: &[f32],
+    workspace: &mut Workspace,
+    values: &mut [f32],
+) {
+    if shared {
+        let batch = values.len();
+        let [w1, w2] = actor.output_widths();
+        // The heads' outputs are computed too and thrown away: the trunk is the cost.
+        let (mut first, mut second) = (vec![0.0; batch * w1], vec![0.0; batch * w2]);
+        shared_forward(actor, critic, obs, workspace, [&mut first, &mut second], values);
+    } else {
+        critic.forward(obs, workspace, values);
+    }
+}
 
 /// How many values each transition has in a gathered array.
 #[derive(Clone, Copy)]

@@ -83,8 +83,8 @@ fn the_bytes_are_laid_out_as_documented() {
     assert_eq!(checksum, fnv1a(body).to_le_bytes());
     assert_eq!(decode(&bytes).unwrap().env, "Pendulum-v1");
     // Header 20, progress 16, the name 4 + 11, config 40 + 20 + 1 + 4 + 5 + 5 + 1 + 1 + 4 + 8
-    // + 1 + 1 + 1 + 4 + 9 + 1 + 8 and the variants' 1 + 4 + 5 + 5 + 4 + 1 + 4 + 1 + 1 + 1 =
-    // 141, sizes 4 + 4 + 4 + 1 + 4 + 2·4 (actor) and 4 + 1 + 4 + 2·4
+    // + 1 + 1 + 1 + 4 + 9 + 1 + 8 and the variants' 1 + 4 + 5 + 5 + 4 + 1 + 4 + 1 + 1 + 1 + 1
+    // = 142, sizes 4 + 4 + 4 + 1 + 4 + 2·4 (actor) and 4 + 1 + 4 + 2·4
     // (critic) = 42, tensors: a count each, then per tensor a name and shape, then the values.
     let tensors: usize = [trainer.actor().parameter_names(), trainer.critic().parameter_names()]
         .iter()
@@ -97,7 +97,7 @@ fn the_bytes_are_laid_out_as_documented() {
                 .sum::<usize>()
         })
         .sum();
-    assert_eq!(bytes.len(), 20 + 16 + 15 + 141 + 42 + tensors + 1 + 8, "… + no statistics");
+    assert_eq!(bytes.len(), 20 + 16 + 15 + 142 + 42 + tensors + 1 + 8, "… + no statistics");
     // Nothing depends on the time or the machine.
     assert_eq!(bytes, checkpoint::encode_for("Pendulum-v1", config, actor, critic, progress));
 }
@@ -385,6 +385,7 @@ fn unusual() -> Config {
         anneal_entropy: true,
         normalize_observations: true,
         normalize_rewards: true,
+        shared_network: true,
     }
 }
 
@@ -420,7 +421,7 @@ fn fields(config: &Config) -> Vec<(String, String)> {
 fn every_config_field_survives_the_round_trip() {
     let config = unusual();
     let defaults = fields(&Config::default());
-    assert_eq!(defaults.len(), 33, "{defaults:?}");
+    assert_eq!(defaults.len(), 34, "{defaults:?}");
     for ((name, value), (_, default)) in fields(&config).iter().zip(defaults) {
         assert_ne!(*value, default, "the unusual config must change {name}");
     }

@@ -132,6 +132,7 @@ fn config(f: &Fixture) -> Config {
         anneal_entropy: false,
         normalize_observations: false,
         normalize_rewards: false,
+        shared_network: false,
     }
 }
 

@@ -246,7 +246,8 @@ fn impossible_log_std_settings_are_refused() {
 fn the_init_setting_reaches_the_networks() {
     // Orthogonal: every hidden layer's weight has orthonormal columns times √2 and zero bias.
     // PyTorch's default: weights and biases uniform in ±1/√fan_in, so biases are not zero.
-    for init in [Init::Orthogonal, Init::PyTorchDefault] {
+    // He-normal: Gaussian weights of variance 2/fan_in, not orthogonal, and zero biases.
+    for init in [Init::Orthogonal, Init::PyTorchDefault, Init::HeNormal] {
         let config = short(Config { init, ..Config::default() });
         let trainer = Trainer::new(config, pendulums(8));
         for (network, params) in
@@ -264,6 +265,29 @@ fn the_init_setting_reaches_the_networks() {
                         let expected = if i == j { 2.0 } else { 0.0 };
                         assert!((gram(i, j) - expected).abs() < 1e-4, "{network} WᵀW[{i},{j}]");
                     }
+                }
+                Init::HeNormal => {
+                    assert!(bias.data().iter().all(|&b| b == 0.0), "{network}");
+                    // The mean square of 4096 N(0, 2/64) weights: 1/32, within 10% (its
+                    // relative standard error is √(2/4096) ≈ 2.2%).
+                    let mean_square =
+                        weight.data().iter().map(|w| w * w).sum::<f32>() / weight.len() as f32;
+                    assert!(
+                        (mean_square - 1.0 / 32.0).abs() < 0.1 / 32.0,
+                        "{network} {mean_square}"
+                    );
+                    // Not orthogonal: two columns' inner product is of order √64·(1/32).
+                    let off: f32 = (1..20).map(|j| gram(0, j).abs()).sum::<f32>() / 19.0;
+                    assert!(off > 0.05, "{network}: columns look orthogonal ({off})");
+                    // The heads at 0.01 of the hidden layers' scale.
+                    let head = params[4];
+                    let head_rms =
+                        (head.data().iter().map(|w| w * w).sum::<f32>() / head.len() as f32).sqrt();
+                    let expected = if network == "actor" { 0.01 } else { 1.0 } / 8.0;
+                    assert!(
+                        (head_rms - expected).abs() < 0.35 * expected,
+                        "{network} head {head_rms}"
+                    );
                 }
                 Init::PyTorchDefault => {
                     let bound = 1.0 / (rows as f32).sqrt();

@@ -343,6 +343,8 @@ pub const OPTIONS: &[Opt] = &[
         "normalize observations by their running mean and variance (clipped to ±10, frozen for evaluation): true or false"),
     field!("--normalize-rewards", "BOOL", normalize_rewards, boolean, display,
         "divide rewards by the running standard deviation of the discounted return: true or false"),
+    field!("--shared-network", "BOOL", shared_network, boolean, display,
+        "one trunk for policy and value, a linear value head on the actor's last hidden layer, one optimizer: true or false"),
     Opt { max: None, flag: "--out", value: "DIR", scope: Scope::Train,
         help: "directory for the run's files, created if needed; an earlier run's files in it are replaced; one that another run is using, or that holds other files, is refused",
         action: Action::Path { default: "runs/<preset>-seed<N>-<time>", apply: |s, v| {
@@ -900,7 +902,7 @@ mod tests {
             })
             .collect();
         let mut fields = debug_field_names(&format!("{:?}", Config::default()));
-        assert_eq!(fields.len(), 33, "{fields:?}");
+        assert_eq!(fields.len(), 34, "{fields:?}");
         with_flags.sort_unstable();
         fields.sort_unstable();
         assert_eq!(with_flags, fields);
