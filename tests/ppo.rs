@@ -82,21 +82,17 @@ fn same_seed_gives_the_same_networks_bit_for_bit() {
     }
 }
 
+/// The counters. The diagnostics' values are checked against PyTorch in `tests/iteration.rs`
+/// (and `iterate` returns an error for any that is not finite).
 #[test]
-fn iterations_report_steps_and_sane_diagnostics() {
+fn iterations_count_updates_and_timesteps() {
     let config = short(Config::default());
     let mut trainer = Trainer::new(config.clone(), pendulums(config.num_envs));
     let first = trainer.iterate().expect("training diverged");
     assert_eq!((first.update, first.timesteps), (1, config.batch_size()));
-    // The first update starts from the collecting policy itself: the ratio is exactly 1 on
-    // the first minibatch and moves little after a few steps.
-    assert!(first.approx_kl >= 0.0 && first.approx_kl < 0.05, "approx KL {}", first.approx_kl);
-    assert!((0.0..=1.0).contains(&first.clip_fraction));
-    assert!(
-        first.entropy.is_finite() && first.value_loss.is_finite() && first.policy_loss.is_finite()
-    );
+    assert!(!trainer.is_done());
     let second = trainer.iterate().expect("training diverged");
-    assert_eq!(second.timesteps, 2 * config.batch_size());
+    assert_eq!((second.update, second.timesteps), (2, 2 * config.batch_size()));
     assert!(trainer.is_done());
 }
 
@@ -204,8 +200,7 @@ fn a_sigma_that_overflows_while_collecting_is_a_clean_divergence() {
         ..Config::default()
     });
     let mut trainer = Trainer::new(config, pendulums(8));
-    let stats = trainer.iterate().expect("σ = e^20 still gives finite actions");
-    assert!(stats.policy_loss.is_finite());
+    trainer.iterate().expect("σ = e^20 still gives finite actions");
 
     let config = short(Config {
         std_param: StdParam::LogStd { init: 0.0, clamp: None },
