@@ -502,6 +502,7 @@ impl Choice for Init {
         ("pytorch", Init::PyTorchDefault),
         ("orthogonal", Init::Orthogonal),
         ("he-normal", Init::HeNormal),
+        ("orthogonal-sqrt2", Init::OrthogonalSqrt2),
     ];
 }
 

@@ -23,6 +23,9 @@ pub enum Init {
     /// gains: He's initialization for the hidden layers (`√2/√fan_in`), heads at 0.01 of it,
     /// LeCun's for the value head. The shared-network JAX write-up's choice.
     HeNormal,
+    /// Orthogonal weights and zero biases with the gain √2 on every layer, the heads
+    /// included: the PyTorch chapter's choice.
+    OrthogonalSqrt2,
 }
 
 /// How one layer starts out.
@@ -55,6 +58,7 @@ impl Init {
             Init::PyTorchDefault => LayerInit::PyTorchDefault,
             Init::Orthogonal => LayerInit::Orthogonal { gain },
             Init::HeNormal => LayerInit::Normal { gain },
+            Init::OrthogonalSqrt2 => LayerInit::Orthogonal { gain: HIDDEN_GAIN },
         }
     }
 }

@@ -45,6 +45,7 @@ pub mod normalize;
 pub mod pendulum;
 pub mod plot;
 pub mod ppo;
+pub mod presets;
 pub mod program;
 pub mod tensor;
 

@@ -91,7 +91,10 @@ fn bad_input_is_one_line_status_2_and_nothing_written() {
         (&["--std", "log-std,init=89,clamp=none"], "--std's log-std init 89 must be finite"),
         (&["--max-grad-norm", "-1"], "--max-grad-norm must be a positive number, got -1"),
         (&["--anneal-lr", "maybe"], "--anneal-lr: expected true or false, got 'maybe'"),
-        (&["--preset", "fast"], "--preset: expected 'default' or 'seed', got 'fast'"),
+        (
+            &["--preset", "fast"],
+            "--preset: expected 'default', 'seed', 'pytorch-chapter' or 'shared-trunk', got 'fast'",
+        ),
         (&["--quiet=1"], "--quiet takes no value"),
         (&["extra"], "unknown command 'extra'"),
         (&["eval"], "eval needs the checkpoint to evaluate: --checkpoint PATH"),

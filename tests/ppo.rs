@@ -242,7 +242,7 @@ fn the_init_setting_reaches_the_networks() {
     // Orthogonal: every hidden layer's weight has orthonormal columns times √2 and zero bias.
     // PyTorch's default: weights and biases uniform in ±1/√fan_in, so biases are not zero.
     // He-normal: Gaussian weights of variance 2/fan_in, not orthogonal, and zero biases.
-    for init in [Init::Orthogonal, Init::PyTorchDefault, Init::HeNormal] {
+    for init in [Init::Orthogonal, Init::PyTorchDefault, Init::HeNormal, Init::OrthogonalSqrt2] {
         let config = short(Config { init, ..Config::default() });
         let trainer = Trainer::new(config, pendulums(8));
         for (network, params) in
@@ -254,7 +254,8 @@ fn the_init_setting_reaches_the_networks() {
                 (0..rows).map(|k| weight.data()[k * cols + i] * weight.data()[k * cols + j]).sum()
             };
             match init {
-                Init::Orthogonal => {
+                // Its hidden layers are orthogonal's; its heads are tested in tests/presets.rs.
+                Init::Orthogonal | Init::OrthogonalSqrt2 => {
                     assert!(bias.data().iter().all(|&b| b == 0.0), "{network}");
                     for (i, j) in [(0, 0), (5, 5), (0, 1), (7, 30)] {
                         let expected = if i == j { 2.0 } else { 0.0 };

@@ -322,7 +322,7 @@ pub const OPTIONS: &[Opt] = &[
     field!("--std", "KIND", std_param, std_param, show_std_param,
         "the actor's σ: 'softplus' (a head on the network, σ depends on the state), 'log-std[,init=X][,clamp=LO:HI|none]' (a learned log σ, the same in every state; init 0 and clamp -20:2 unless given) or 'log-std-head[,clamp=LO:HI]' (a head giving log σ, clamped, -20:2 unless given)"),
     field!("--init", "KIND", init, choice, choice_name,
-        "weight initialization: 'pytorch' (uniform, PyTorch's default) or 'orthogonal'"),
+        "weight initialization: 'pytorch' (uniform, PyTorch's default), 'orthogonal' (gains √2, 0.01 on the policy heads, 1 on the value head), 'he-normal' (Gaussian, the same gains) or 'orthogonal-sqrt2' (√2 on every layer)"),
     field!("--objective", "NAME", objective, choice, choice_name,
         "what the actor maximizes: 'clip' (PPO's clipped surrogate), 'spo' (a quadratic penalty on the ratio's distance from 1), 'kl-penalty' (minus β times the KL) or 'none' (the plain importance-weighted advantage)"),
     field!("--kl-coef", "X", kl_coef, number, display,
@@ -1021,7 +1021,10 @@ mod tests {
                 "eval --checkpoint x --episodes 100001",
                 "--episodes: must be at most 100000, got 100001",
             ),
-            ("--preset fast", "--preset: expected 'default' or 'seed', got 'fast'"),
+            (
+                "--preset fast",
+                "--preset: expected 'default', 'seed', 'pytorch-chapter' or 'shared-trunk', got 'fast'",
+            ),
             (
                 "--time-limit never",
                 "--time-limit: expected 'bootstrap', 'as-terminal' or 'ignore', got 'never'",

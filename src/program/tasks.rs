@@ -27,6 +27,16 @@ impl Task for PendulumTask {
                 about: "the JAX/Flax Pendulum write-up's hyperparameter table, exactly",
                 config: Config::seed,
             },
+            Preset {
+                name: "pytorch-chapter",
+                about: "the PyTorch chapter's design: 128-128 networks, a log-σ head, 500 updates",
+                config: Config::pytorch_chapter,
+            },
+            Preset {
+                name: "shared-trunk",
+                about: "the shared-network JAX write-up's design: one trunk, two heads, one Adam",
+                config: Config::shared_trunk,
+            },
         ],
     };
     const STEP: Duration = Duration::from_millis(50);
@@ -63,6 +73,16 @@ impl Task for CartPoleTask {
                 name: "seed",
                 about: "the TensorFlow overview's table, its 20 episodes per iteration as rollouts of 2048 steps",
                 config: Config::cartpole_seed,
+            },
+            Preset {
+                name: "jax-1024",
+                about: "the from-scratch JAX write-up's design: 1024 environments, 32-32 tanh networks",
+                config: Config::cartpole_1024,
+            },
+            Preset {
+                name: "jax-1024-spo",
+                about: "jax-1024 with Simple Policy Optimization's objective in place of the clip",
+                config: Config::cartpole_1024_spo,
             },
         ],
     };
