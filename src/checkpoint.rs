@@ -593,6 +593,9 @@ fn write_config(w: &mut Writer, c: &Config) {
     w.bool(c.normalize_observations);
     w.bool(c.normalize_rewards);
     w.bool(c.shared_network);
+    // GRPO's groups hold two episodes at least: 0 stands for PPO.
+    w.u64(c.grpo_group.unwrap_or(0) as u64);
+    w.f32(c.reference_kl);
 }
 
 fn read_config(r: &mut Reader) -> Result<Config, Problem> {
@@ -639,6 +642,8 @@ fn read_config(r: &mut Reader) -> Result<Config, Problem> {
     let normalize_observations = r.bool()?;
     let normalize_rewards = r.bool()?;
     let shared_network = r.bool()?;
+    let grpo_group = Some(r.usize()?).filter(|&group| group != 0);
+    let reference_kl = r.f32()?;
     Ok(Config {
         total_timesteps,
         num_envs,
@@ -674,5 +679,7 @@ fn read_config(r: &mut Reader) -> Result<Config, Problem> {
         normalize_observations,
         normalize_rewards,
         shared_network,
+        grpo_group,
+        reference_kl,
     })
 }

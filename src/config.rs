@@ -104,6 +104,14 @@ pub struct Config {
     /// linear value head on the actor's last hidden layer, and one Adam (the actor's) steps the
     /// combined loss, policy − entropy + `value_coef` × value.
     pub shared_network: bool,
+    /// GRPO instead of PPO's advantages: groups of this many environments start each rollout
+    /// from one shared state (the same reset randomness), each runs one episode, and every
+    /// step's advantage is its episode's return normalized within the group. No critic is
+    /// trained or read. `None`: PPO.
+    pub grpo_group: Option<usize>,
+    /// Weight of GRPO's penalty on the KL divergence from the reference policy (the actor as
+    /// it was initialized); 0 for none. Read only by GRPO.
+    pub reference_kl: f32,
     // ANCHOR_END: variants
 }
 // ANCHOR_END: config
@@ -152,6 +160,8 @@ impl Config {
             normalize_observations: false,
             normalize_rewards: false,
             shared_network: false,
+            grpo_group: None,
+            reference_kl: 0.0,
         }
     }
 }
@@ -195,6 +205,8 @@ impl Default for Config {
             normalize_observations: false,
             normalize_rewards: false,
             shared_network: false,
+            grpo_group: None,
+            reference_kl: 0.0,
         }
     }
 }
@@ -239,6 +251,8 @@ impl Config {
             normalize_observations: false,
             normalize_rewards: false,
             shared_network: false,
+            grpo_group: None,
+            reference_kl: 0.0,
         }
     }
 
@@ -283,6 +297,8 @@ impl Config {
             normalize_observations: false,
             normalize_rewards: false,
             shared_network: false,
+            grpo_group: None,
+            reference_kl: 0.0,
         }
     }
 }
@@ -346,13 +362,21 @@ impl Config {
                 self.entropy_coef
             ));
         }
-        for (name, value) in [("kl_coef", self.kl_coef), ("value_coef", self.value_coef)] {
+        let coefficients = [
+            ("kl_coef", self.kl_coef),
+            ("value_coef", self.value_coef),
+            ("reference_kl", self.reference_kl),
+        ];
+        for (name, value) in coefficients {
             if !(value >= 0.0 && value.is_finite()) {
                 return Err(format!("{name} must be zero or positive, got {value}"));
             }
         }
         if !(self.adam_eps >= 0.0 && self.adam_eps.is_finite()) {
             return Err(format!("adam_eps must be zero or positive, got {}", self.adam_eps));
+        }
+        if let Some(group) = self.grpo_group {
+            self.validate_grpo(group)?;
         }
         match self.std_param {
             StdParam::LogStd { init, clamp } => validate_log_std(init, clamp)?,
@@ -374,6 +398,26 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    /// GRPO's groups must divide the environments, hold two episodes at least, end their
+    /// episodes, and own their statistics.
+    fn validate_grpo(&self, group: usize) -> Result<(), String> {
+        if group < 2 || !self.num_envs.is_multiple_of(group) {
+            return Err(format!(
+                "grpo_group must be at least 2 and divide num_envs {}, got {group}",
+                self.num_envs
+            ));
+        }
+        let conflicts = [
+            (self.shared_network, "shared_network: GRPO has no value head"),
+            (self.time_limit == TimeLimit::Ignore, "time_limit ignore: GRPO's episodes must end"),
+            (self.normalize_rewards, "normalize_rewards: GRPO normalizes returns within groups"),
+        ];
+        match conflicts.iter().find(|(conflict, _)| *conflict) {
+            Some((_, what)) => Err(format!("grpo_group does not go with {what}")),
+            None => Ok(()),
+        }
     }
 
     /// The actor for `obs_size` observations and actions in `space`: its outputs per row are

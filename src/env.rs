@@ -13,7 +13,8 @@
 //! environment says, through its [`Action`] type, how such a row becomes the action it takes.
 //! The trainer therefore never asks which kind it is dealing with.
 
-use rand::Rng;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 
 // ANCHOR: action_space
 /// The actions an environment accepts.
@@ -246,6 +247,36 @@ impl<E: Env> VecEnv<E> {
         for (env, obs) in self.envs.iter_mut().zip(self.obs.chunks_exact_mut(self.obs_size)) {
             obs.copy_from_slice(env.reset(rng).as_ref());
         }
+        self.restart()
+    }
+
+    // ANCHOR: reset_groups
+    /// Resets every environment so that each run of `group` consecutive environments starts
+    /// from one state: each group draws a seed from `rng`, and its environments are reset by
+    /// generators made from that seed. For any environment whose reset depends only on the
+    /// generator (as Gymnasium's do), the group's episodes share their first state. GRPO's
+    /// groups are built this way.
+    ///
+    /// # Panics
+    /// If `group` is 0 or does not divide the number of environments.
+    pub fn reset_groups(&mut self, group: usize, rng: &mut dyn Rng) -> &[f32] {
+        assert!(
+            group > 0 && self.envs.len().is_multiple_of(group),
+            "groups of {group} do not divide {} environments",
+            self.envs.len()
+        );
+        let seeds: Vec<u64> = (0..self.envs.len() / group).map(|_| rng.next_u64()).collect();
+        let rows = self.envs.iter_mut().zip(self.obs.chunks_exact_mut(self.obs_size));
+        for (i, (env, obs)) in rows.enumerate() {
+            let mut start = StdRng::seed_from_u64(seeds[i / group]);
+            obs.copy_from_slice(env.reset(&mut start).as_ref());
+        }
+        self.restart()
+    }
+    // ANCHOR_END: reset_groups
+
+    /// Every episode starts over from the observations just set: nothing is carried over.
+    fn restart(&mut self) -> &[f32] {
         self.next_obs.copy_from_slice(&self.obs);
         self.rewards.fill(0.0);
         self.terminated.fill(false);

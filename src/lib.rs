@@ -37,6 +37,7 @@ pub mod distributions;
 pub mod env;
 pub mod evaluate;
 pub mod gae;
+pub mod grpo;
 pub mod init;
 pub mod loss;
 pub mod networks;

@@ -18,6 +18,7 @@ use crate::autodiff::{Tape, Var};
 use crate::distributions::{Distribution, Randomness};
 use crate::env::{Env, VecEnv};
 use crate::gae::{GaeParams, RolloutBuffer, TimeLimit, Transition, normalize};
+use crate::grpo::{group_advantages, reference_penalty};
 use crate::loss::{
     ActorLoss, Objective, adapted_kl_coef, explained_variance, log_ratio_stats, policy_objective,
     value_loss, with_entropy_bonus,
@@ -131,6 +132,12 @@ pub struct Trainer<E: Env, R: Randomness = StdRng> {
     observation_stats: Option<RunningStats>,
     /// The rewards' scaler, when they are normalized.
     reward_scaler: Option<RewardScaler>,
+    /// GRPO's reference policy (the actor as initialized), when it is penalized for leaving.
+    reference: Option<Actor>,
+    /// GRPO: the transitions to learn from (those of each environment's first episode) and,
+    /// with a reference, the reference policy's log-probability of each action.
+    grpo_rows: Vec<usize>,
+    reference_log_probs: Vec<f32>,
     update: usize,
     timesteps: usize,
     started: Instant,
@@ -199,6 +206,8 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
         let distribution = config.distribution.over(space).unwrap_or_else(|e| panic!("{e}"));
         let actor = Actor::new(&config.actor_config(obs_size, space), rng.generator());
         let critic = Critic::new(&config.critic_config(obs_size), rng.generator());
+        let grpo_reference = config.grpo_group.is_some() && config.reference_kl > 0.0;
+        let reference = grpo_reference.then(|| actor.clone());
         let width = distribution.sample_width();
         let buffer = RolloutBuffer::new(config.rollout_steps, config.num_envs, obs_size, width);
         let adam = |rate| Adam::with_betas_eps(rate, Adam::DEFAULT_BETAS, config.adam_eps);
@@ -220,6 +229,9 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
             reward_scaler: config
                 .normalize_rewards
                 .then(|| RewardScaler::new(config.num_envs, config.gamma)),
+            reference,
+            grpo_rows: Vec::new(),
+            reference_log_probs: Vec::new(),
             update: 0,
             timesteps: 0,
             started: Instant::now(),
@@ -278,7 +290,10 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
     /// loss, a diagnostic or a parameter of either network became NaN or infinite. The
     /// rollout is discarded; the trainer should not iterate again.
     pub fn iterate(&mut self) -> Result<UpdateStats, Divergence> {
-        if self.update == 0 {
+        if let Some(group) = self.config.grpo_group {
+            // Every rollout starts new groups: each environment's first episode is its sample.
+            self.envs.reset_groups(group, self.rng.generator());
+        } else if self.update == 0 {
             self.envs.reset(self.rng.generator());
         }
         self.update += 1;
@@ -290,8 +305,13 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
             Divergence { update: self.update, what, stats: None }
         })?;
         let learn_start = Instant::now();
-        self.estimate_advantages();
-        let explained = explained_variance(&self.buffer.values, &self.buffer.returns);
+        let explained = if let Some(group) = self.config.grpo_group {
+            self.estimate_group_advantages(group);
+            0.0 // there is no critic to explain anything
+        } else {
+            self.estimate_advantages();
+            explained_variance(&self.buffer.values, &self.buffer.returns)
+        };
         let mut stats = self.learn();
         self.buffer.clear();
         stats.collect_seconds = (learn_start - collect_start).as_secs_f64();
@@ -436,6 +456,43 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
     }
     // ANCHOR_END: collect
 
+    // ANCHOR: estimate_groups
+    /// Phase 2 for GRPO: each environment's first episode scored against its group's
+    /// ([`group_advantages`]), and with a reference policy, its log-probability of every
+    /// action taken.
+    fn estimate_group_advantages(&mut self, group: usize) {
+        let buffer = &mut self.buffer;
+        let ends: Vec<bool> =
+            buffer.terminated.iter().zip(&buffer.truncated).map(|(&a, &b)| a || b).collect();
+        let groups = group_advantages(&buffer.rewards, &ends, self.config.num_envs, group);
+        buffer.advantages.clear();
+        buffer.advantages.extend_from_slice(&groups.advantages);
+        if self.config.normalize_advantages && !self.config.minibatch_advantages {
+            // Over the transitions learned from: with episodes of one length, a no-op.
+            let mut learned: Vec<f32> = groups.rows.iter().map(|&i| buffer.advantages[i]).collect();
+            normalize(&mut learned);
+            for (&i, &a) in groups.rows.iter().zip(&learned) {
+                buffer.advantages[i] = a;
+            }
+        }
+        if let Some(reference) = &self.reference {
+            let n = buffer.capacity();
+            let [w1, w2] = reference.output_widths();
+            let (mut first, mut second) = (vec![0.0; n * w1], vec![0.0; n * w2]);
+            let s = &mut self.scratch;
+            reference.forward(&buffer.observations, &mut s.workspace, &mut first, &mut second);
+            let width = buffer.action_size();
+            self.reference_log_probs = (0..n)
+                .map(|i| {
+                    let params = [&first[i * w1..][..w1], &second[i * w2..][..w2]];
+                    self.distribution.log_prob(&params, &buffer.actions[i * width..][..width])
+                })
+                .collect();
+        }
+        self.grpo_rows = groups.rows;
+    }
+    // ANCHOR_END: estimate_groups
+
     // ANCHOR: estimate
     /// Phase 2: GAE advantages and returns, bootstrapped from the value of the observation
     /// each environment is in when the rollout stops.
@@ -469,7 +526,11 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
         let n = self.buffer.capacity();
         let mut indices = std::mem::take(&mut self.scratch.indices);
         indices.clear();
-        indices.extend(0..n);
+        if self.config.grpo_group.is_some() {
+            indices.extend_from_slice(&self.grpo_rows);
+        } else {
+            indices.extend(0..n);
+        }
         let mut totals = UpdateStats::default();
         let mut minibatches = 0;
         'epochs: for _ in 0..self.config.epochs {
@@ -485,6 +546,8 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
                 }
                 totals.value_loss += if self.config.shared_network {
                     shared_value_loss
+                } else if self.config.grpo_group.is_some() {
+                    0.0 // GRPO trains no critic
                 } else {
                     self.critic_step(batch)
                 };
@@ -627,7 +690,14 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
             c.clip_epsilon,
             self.kl_coef,
         );
-        with_entropy_bonus(tape, surrogate, entropy, self.entropy_coef())
+        let mut loss = with_entropy_bonus(tape, surrogate, entropy, self.entropy_coef());
+        if self.reference.is_some() {
+            let reference = Self::gather(tape, &self.reference_log_probs, Width::Scalar, batch);
+            let penalty = reference_penalty(tape, log_probs, reference);
+            let weighted = tape.mul_scalar(penalty, c.reference_kl);
+            loss.total = tape.add(loss.total, weighted);
+        }
+        loss
     }
 
     /// The diagnostics of a minibatch's policy loss, read from the tape.

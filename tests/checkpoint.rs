@@ -84,7 +84,7 @@ fn the_bytes_are_laid_out_as_documented() {
     assert_eq!(decode(&bytes).unwrap().env, "Pendulum-v1");
     // Header 20, progress 16, the name 4 + 11, config 40 + 20 + 1 + 4 + 5 + 5 + 1 + 1 + 4 + 8
     // + 1 + 1 + 1 + 4 + 9 + 1 + 8 and the variants' 1 + 4 + 5 + 5 + 4 + 1 + 4 + 1 + 1 + 1 + 1
-    // = 142, sizes 4 + 4 + 4 + 1 + 4 + 2·4 (actor) and 4 + 1 + 4 + 2·4
+    // + 8 + 4 = 154, sizes 4 + 4 + 4 + 1 + 4 + 2·4 (actor) and 4 + 1 + 4 + 2·4
     // (critic) = 42, tensors: a count each, then per tensor a name and shape, then the values.
     let tensors: usize = [trainer.actor().parameter_names(), trainer.critic().parameter_names()]
         .iter()
@@ -97,7 +97,7 @@ fn the_bytes_are_laid_out_as_documented() {
                 .sum::<usize>()
         })
         .sum();
-    assert_eq!(bytes.len(), 20 + 16 + 15 + 142 + 42 + tensors + 1 + 8, "… + no statistics");
+    assert_eq!(bytes.len(), 20 + 16 + 15 + 154 + 42 + tensors + 1 + 8, "… + no statistics");
     // Nothing depends on the time or the machine.
     assert_eq!(bytes, checkpoint::encode_for("Pendulum-v1", config, actor, critic, progress));
 }
@@ -386,7 +386,15 @@ fn unusual() -> Config {
         normalize_observations: true,
         normalize_rewards: true,
         shared_network: true,
+        grpo_group: None,
+        reference_kl: 0.04,
     }
+}
+
+/// GRPO's group size, which goes with neither a shared network nor normalized rewards.
+fn unusual_grpo() -> Config {
+    let plain = Config { normalize_observations: false, normalize_rewards: false, ..unusual() };
+    Config { grpo_group: Some(3), shared_network: false, ..plain }
 }
 
 /// `Config`'s fields with their values, from its `Debug` output: `name: value` at the first
@@ -421,10 +429,17 @@ fn fields(config: &Config) -> Vec<(String, String)> {
 fn every_config_field_survives_the_round_trip() {
     let config = unusual();
     let defaults = fields(&Config::default());
-    assert_eq!(defaults.len(), 34, "{defaults:?}");
-    for ((name, value), (_, default)) in fields(&config).iter().zip(defaults) {
-        assert_ne!(*value, default, "the unusual config must change {name}");
+    assert_eq!(defaults.len(), 36, "{defaults:?}");
+    let changed = fields(&config).into_iter().zip(fields(&unusual_grpo()));
+    for (((name, value), (_, grpo_value)), (_, default)) in changed.zip(defaults) {
+        assert!(value != default || grpo_value != default, "neither unusual config changes {name}");
     }
+    let grpo = unusual_grpo();
+    let envs = (0..grpo.num_envs).map(|_| Pendulum::new()).collect();
+    let grpo_trainer = Trainer::new(grpo.clone(), envs);
+    let grpo_bytes =
+        encode(&grpo, grpo_trainer.actor(), grpo_trainer.critic(), Progress::default());
+    assert_eq!(decode(&grpo_bytes).expect("a GRPO checkpoint loads").config, grpo);
     let envs = (0..config.num_envs).map(|_| Pendulum::new()).collect();
     let mut trainer = Trainer::new(config.clone(), envs);
     trainer.iterate().expect("one update, so that the statistics hold real values");

@@ -133,6 +133,8 @@ fn config(f: &Fixture) -> Config {
         normalize_observations: false,
         normalize_rewards: false,
         shared_network: false,
+        grpo_group: None,
+        reference_kl: 0.0,
     }
 }
 

@@ -157,8 +157,19 @@ fn display(value: &impl ToString) -> String {
     value.to_string()
 }
 
-fn show_optional(value: &Option<f32>) -> String {
-    value.map_or("none".to_string(), |v| v.to_string())
+fn whole_or_none(value: &str) -> Result<Option<usize>, String> {
+    if value == "none" {
+        Ok(None)
+    } else {
+        value
+            .parse()
+            .map(Some)
+            .map_err(|_| format!("expected a whole number or 'none', got '{value}'"))
+    }
+}
+
+fn show_optional<T: ToString>(value: &Option<T>) -> String {
+    value.as_ref().map_or("none".to_string(), |v| v.to_string())
 }
 
 /// `softplus`; `log-std` with optional `,init=X` and `,clamp=LO:HI` or `,clamp=none`; or
@@ -343,6 +354,10 @@ pub const OPTIONS: &[Opt] = &[
         "normalize observations by their running mean and variance (clipped to ±10, frozen for evaluation): true or false"),
     field!("--normalize-rewards", "BOOL", normalize_rewards, boolean, display,
         "divide rewards by the running standard deviation of the discounted return: true or false"),
+    field!("--grpo-group", "N", grpo_group, whole_or_none, show_optional, max = MAX_ENVS,
+        "GRPO instead of PPO's critic: groups of N environments (N ≥ 2, dividing num-envs) start each rollout from one state and run one episode each, whose return normalized within the group is every step's advantage; or 'none'"),
+    field!("--reference-kl", "X", reference_kl, number, display,
+        "GRPO's weight on the KL divergence from the initial policy, 0 or more"),
     field!("--shared-network", "BOOL", shared_network, boolean, display,
         "one trunk for policy and value, a linear value head on the actor's last hidden layer, one optimizer: true or false"),
     Opt { max: None, flag: "--out", value: "DIR", scope: Scope::Train,
@@ -902,7 +917,7 @@ mod tests {
             })
             .collect();
         let mut fields = debug_field_names(&format!("{:?}", Config::default()));
-        assert_eq!(fields.len(), 34, "{fields:?}");
+        assert_eq!(fields.len(), 36, "{fields:?}");
         with_flags.sort_unstable();
         fields.sort_unstable();
         assert_eq!(with_flags, fields);
