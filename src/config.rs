@@ -284,6 +284,7 @@ impl Config {
         Ok(())
     }
 
+    // ANCHOR: actor_config
     /// The actor for `obs_size` observations and actions in `space`: its outputs per row are
     /// the action's dimension (or the number of choices), its head the distribution's.
     pub fn actor_config(&self, obs_size: usize, space: ActionSpace<'_>) -> ActorConfig {
@@ -304,6 +305,7 @@ impl Config {
             head: self.distribution.head(),
         }
     }
+    // ANCHOR_END: actor_config
 
     /// The critic for `obs_size` observations.
     pub fn critic_config(&self, obs_size: usize) -> CriticConfig {
@@ -435,6 +437,7 @@ pub enum DistributionKind {
 }
 
 impl DistributionKind {
+    // ANCHOR: head
     /// The head the actor needs to produce this distribution's parameters.
     pub fn head(self) -> PolicyHead {
         match self {
@@ -446,6 +449,7 @@ impl DistributionKind {
             DistributionKind::Categorical => PolicyHead::Logits,
         }
     }
+    // ANCHOR_END: head
 
     /// The kind whose deterministic action an actor with `head` takes; a squashed Gaussian
     /// head's is its mean whether it was trained as a Normal or a truncated Normal.
@@ -458,6 +462,7 @@ impl DistributionKind {
         }
     }
 
+    // ANCHOR: over
     /// This distribution over `space`.
     ///
     /// # Errors
@@ -484,6 +489,7 @@ impl DistributionKind {
             }
             ActionSpace::Continuous { low, high } => (low, high),
         };
+        // ANCHOR_END: over
         let (dims, lo, hi) = (low.len(), low[0], high[0]);
         let box_shape = || format!("actions bounded by {low:?} and {high:?}");
         let one_interval = low.iter().all(|&l| l == lo) && high.iter().all(|&h| h == hi);
