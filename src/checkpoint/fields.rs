@@ -26,6 +26,9 @@ impl Writer {
     pub fn u64(&mut self, v: u64) {
         self.0.extend_from_slice(&v.to_le_bytes());
     }
+    pub fn f64(&mut self, v: f64) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
     pub fn f32(&mut self, v: f32) {
         self.0.extend_from_slice(&v.to_le_bytes());
     }
@@ -92,6 +95,9 @@ impl Reader<'_> {
     pub fn usize(&mut self) -> Result<usize, Problem> {
         let v = self.u64()?;
         usize::try_from(v).map_err(|_| Problem::Malformed(format!("{v} does not fit this machine")))
+    }
+    pub fn f64(&mut self) -> Result<f64, Problem> {
+        Ok(f64::from_le_bytes(self.take()?))
     }
     pub fn f32(&mut self) -> Result<f32, Problem> {
         Ok(f32::from_le_bytes(self.take()?))
