@@ -244,9 +244,11 @@ impl Config {
 
     /// The TensorFlow overview's CartPole table: a softmax policy and a critic of one hidden
     /// layer's width 64 with tanh (two layers here, as everywhere in the crate), policy
-    /// learning rate 3e-4, value 1e-3, γ 0.99, λ 0.95, ε 0.2, entropy coefficient 0.01, 10
-    /// epochs of minibatches of 64. Its 20 whole episodes per iteration become rollouts of
-    /// 2048 steps of one environment (about 20 episodes of an average length of 100).
+    /// learning rate 3e-4, value 1e-3, γ 0.99, λ 0.95, ε 0.2, value coefficient 0.5, entropy
+    /// coefficient 0.01, 10 epochs of minibatches of 64. Its 20 whole episodes per iteration
+    /// become rollouts of 2048 steps of one environment (about 20 episodes of an average
+    /// length of 100). With its own Adam and no gradient clipping, the critic's loss scaled by
+    /// 0.5 moves the critic almost exactly as unscaled (Adam divides the scale out, all but ε).
     pub fn cartpole_seed() -> Config {
         Config {
             total_timesteps: 100_000,
@@ -276,7 +278,7 @@ impl Config {
             kl_coef: 1.0,
             adaptive_kl: None,
             target_kl: None,
-            value_coef: 1.0,
+            value_coef: 0.5,
             minibatch_advantages: false,
             adam_eps: 1e-8,
             anneal_entropy: false,
