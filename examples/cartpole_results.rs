@@ -6,16 +6,16 @@
 //! `seed` preset's, one at a time.
 //!
 //! ```text
-//! cargo run --release --example cartpole_results            # everything, seeds 1 to 10
-//! cargo run --release --example cartpole_results -- 3       # seeds 1 to 3 only
-//! cargo run --release --example cartpole_results -- --presets-only   # the two presets only
+//! cargo run --release --example cartpole_results                 # everything, seeds 1 to 10
+//! cargo run --release --example cartpole_results -- 3            # seeds 1 to 3 only
+//! cargo run --release --example cartpole_results -- 10 presets   # some parts only: presets,
+//!                                                                # budgets, ablations
 //! ```
 //!
 //! Runs go two at a time, one thread each (the book's machine has two cores). Writes
 //! `book/src/results/cartpole*.md` (included by the chapter) and `book/src/figures/cartpole-*.svg`,
-//! all a pure function of the code and the seeds. The wall time of each run is printed as it
-//! finishes; it is not written to the tables, because it depends on what else the machine is
-//! doing.
+//! all a pure function of the code and the seeds except `cartpole-runs.md`, the presets' wall
+//! and CPU times, which depend on the machine and on what else it is doing.
 
 mod common;
 
@@ -68,7 +68,7 @@ fn presets() -> Vec<Study> {
 /// The `default` preset with smaller budgets: each row is a run of its own, whose learning
 /// rate anneals over its own budget.
 fn budgets() -> Vec<Study> {
-    [20_000, 30_000, 40_000, 50_000, 60_000, 70_000, 80_000, 90_000]
+    [10_000, 15_000, 20_000, 25_000, 30_000, 40_000, 50_000]
         .into_iter()
         .map(|steps| {
             Study::new(
@@ -155,6 +155,16 @@ struct Run {
     eval_mean: f64,
     eval_std: f64,
     seconds: f64,
+    cpu_seconds: Option<f64>,
+}
+
+/// Time this thread has spent on a CPU so far, from Linux's `/proc/thread-self/schedstat`
+/// (its first field, in nanoseconds), or `None` where there is no such file. Unlike wall
+/// time, it does not grow when other programs share the cores.
+fn thread_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let nanoseconds: f64 = stat.split_whitespace().next()?.parse().ok()?;
+    Some(nanoseconds * 1e-9)
 }
 
 fn evaluate_actor(trainer: &Trainer<CartPole>, seed: u64) -> (f64, f64) {
@@ -165,15 +175,21 @@ fn evaluate_actor(trainer: &Trainer<CartPole>, seed: u64) -> (f64, f64) {
 
 fn run(study: &Study, seed: u64) -> Run {
     let config = Config { seed, ..study.config.clone() };
-    let start = Instant::now();
+    let (start, cpu_start) = (Instant::now(), thread_cpu_seconds());
     let envs = (0..config.num_envs).map(|_| CartPole::new()).collect();
     let mut trainer = Trainer::new(config, envs);
     let (mut updates, mut checkpoints) = (Vec::new(), Vec::new());
     let mut next_checkpoint = EVAL_EVERY;
+    // The evaluations along the way are for the figure, not part of the run: their time is
+    // taken out of the run's.
+    let (mut aside, mut cpu_aside) = (0.0, 0.0);
     while !trainer.is_done() {
         let stats = trainer.iterate().expect("training diverged");
         if study.checkpoints && stats.timesteps >= next_checkpoint && !trainer.is_done() {
+            let (wall, cpu) = (Instant::now(), thread_cpu_seconds());
             checkpoints.push((stats.timesteps, evaluate_actor(&trainer, seed).0));
+            aside += wall.elapsed().as_secs_f64();
+            cpu_aside += thread_cpu_seconds().zip(cpu).map_or(0.0, |(end, start)| end - start);
             next_checkpoint += EVAL_EVERY;
         }
         updates.push(stats);
@@ -181,7 +197,10 @@ fn run(study: &Study, seed: u64) -> Run {
     let (eval_mean, eval_std) = evaluate_actor(&trainer, seed);
     let total = updates.last().map_or(0, |u| u.timesteps);
     checkpoints.push((total, eval_mean));
-    Run { updates, checkpoints, eval_mean, eval_std, seconds: start.elapsed().as_secs_f64() }
+    let cpu_seconds =
+        thread_cpu_seconds().zip(cpu_start).map(|(end, start)| end - start - cpu_aside);
+    let seconds = start.elapsed().as_secs_f64() - aside;
+    Run { updates, checkpoints, eval_mean, eval_std, seconds, cpu_seconds }
 }
 
 /// Runs every study with every seed, `THREADS` runs at a time, each on a thread of its own;
@@ -198,8 +217,12 @@ fn run_all(studies: &[Study], seeds: u64) -> Vec<Vec<Run>> {
                 while let Some(&(s, seed)) = jobs.get(next.fetch_add(1, Ordering::Relaxed)) {
                     let result = run(&studies[s], seed);
                     eprintln!(
-                        "{:<24} seed {seed:>2}: {:6.1} ± {:5.1}  ({:.1} s)",
-                        studies[s].file, result.eval_mean, result.eval_std, result.seconds
+                        "{:<24} seed {seed:>2}: {:6.1} ± {:5.1}  ({:.1} s, {:.1} s on a CPU)",
+                        studies[s].file,
+                        result.eval_mean,
+                        result.eval_std,
+                        result.seconds,
+                        result.cpu_seconds.unwrap_or(f64::NAN)
                     );
                     let index = (s * seeds as usize) + (seed as usize - 1);
                     done.lock().expect("no worker panicked")[index] = Some(result);
@@ -286,6 +309,31 @@ fn episode_rows(table: &mut String, study: &Study, runs: &[Run]) {
     }
 }
 
+/// Each preset's steps trained, and the wall and CPU time of each run (training and the
+/// final evaluation, without the evaluations along the way): median and longest.
+fn time_rows(table: &mut String, study: &Study, runs: &[Run]) {
+    let steps = |run: &Run| run.updates.last().map_or(0.0, |u| u.timesteps as f64);
+    let wall = |run: &Run| run.seconds;
+    let cpu = |run: &Run| run.cpu_seconds.unwrap_or(f64::NAN);
+    let count = |v: f64| thousands(v as usize);
+    let seconds = |v: f64| format!("{v:.1}");
+    type Row<'a> = (&'a str, &'a dyn Fn(&Run) -> f64, &'a dyn Fn(f64) -> String);
+    let rows: [Row; 3] = [
+        ("steps", &steps, &count),
+        ("wall time (s)", &wall, &seconds),
+        ("CPU time (s)", &cpu, &seconds),
+    ];
+    for (what, value, shown) in rows {
+        let _ = write!(table, "| {}: {what} |", study.label);
+        let mut values: Vec<f64> = runs.iter().map(value).collect();
+        for &v in &values {
+            let _ = write!(table, " {} |", shown(v));
+        }
+        let longest = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let _ = writeln!(table, " **{}** | {} |", shown(median(&mut values)), shown(longest));
+    }
+}
+
 /// Points of a run to draw: `(environment steps, value)`.
 type Points = fn(&Run) -> Vec<(f64, f64)>;
 
@@ -341,17 +389,34 @@ fn tabulate(
 
 fn main() {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
-    let presets_only = args.iter().any(|a| a == "--presets-only");
-    args.retain(|a| a != "--presets-only");
-    let seeds = seeds_argument(&args, "--presets-only");
+    const PARTS: [&str; 3] = ["presets", "budgets", "ablations"];
+    let asked: Vec<String> = args.iter().filter(|a| PARTS.contains(&a.as_str())).cloned().collect();
+    args.retain(|a| !PARTS.contains(&a.as_str()));
+    let part = |name: &str| asked.is_empty() || asked.iter().any(|a| a == name);
+    let seeds = seeds_argument(&args, "the parts presets, budgets, ablations");
     let book = Path::new(env!("CARGO_MANIFEST_DIR")).join("book/src");
     for dir in ["results", "figures"] {
         std::fs::create_dir_all(book.join(dir)).expect("create book output directories");
     }
     let started = Instant::now();
 
+    if part("presets") {
+        presets_part(&book, seeds);
+    }
+    if part("budgets") {
+        tabulate(&book, "cartpole-budgets", "`default` trained for", &budgets(), seeds, false);
+    }
+    if part("ablations") {
+        tabulate(&book, "cartpole-ablations", "changed from `default`", &ablations(), seeds, false);
+    }
+    eprintln!("all runs: {:.0} s of wall time", started.elapsed().as_secs_f64());
+}
+
+/// The two presets: their final evaluations, when they reached the threshold, their episode
+/// lengths, their times and their figures.
+fn presets_part(book: &Path, seeds: u64) {
     let studies = presets();
-    let runs = tabulate(&book, "cartpole", "configuration", &studies, seeds, true);
+    let runs = tabulate(book, "cartpole", "configuration", &studies, seeds, true);
     let mut table = table_header("preset: the deterministic policy", seeds, "latest");
     for (study, runs) in studies.iter().zip(&runs) {
         checkpoint_rows(&mut table, study, runs);
@@ -364,12 +429,13 @@ fn main() {
     }
     write(&book.join("results/cartpole-episodes.md"), &table);
     print!("{table}");
+    let mut table = table_header("preset", seeds, "longest");
     for (study, runs) in studies.iter().zip(&runs) {
-        draw_figures(&book, study, runs);
+        time_rows(&mut table, study, runs);
     }
-    if !presets_only {
-        tabulate(&book, "cartpole-budgets", "`default` trained for", &budgets(), seeds, false);
-        tabulate(&book, "cartpole-ablations", "changed from `default`", &ablations(), seeds, false);
+    write(&book.join("results/cartpole-runs.md"), &table);
+    print!("{table}");
+    for (study, runs) in studies.iter().zip(&runs) {
+        draw_figures(book, study, runs);
     }
-    eprintln!("all runs: {:.0} s of wall time", started.elapsed().as_secs_f64());
 }
