@@ -139,7 +139,7 @@ fn thousands(n: usize) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -253,6 +253,9 @@ fn table_row(table: &mut String, study: &Study, runs: &[Run], spread: bool) {
     let _ = writeln!(table, " **{:.1}** | {worst:.1} |", median(&mut means));
 }
 
+/// A row's name and what it reads out of a run.
+type Named<'a, T> = (&'a str, &'a dyn Fn(&Run) -> T);
+
 /// When, within its run, each seed's deterministic policy first reached the threshold, and
 /// from when on it stayed there at every later evaluation: two rows per study, in steps.
 fn checkpoint_rows(table: &mut String, study: &Study, runs: &[Run]) {
@@ -262,7 +265,7 @@ fn checkpoint_rows(table: &mut String, study: &Study, runs: &[Run]) {
         let from = last_miss.map_or(0, |i| i + 1);
         run.checkpoints.get(from).map(|c| c.0)
     };
-    let rows: [(&str, &dyn Fn(&Run) -> Option<usize>); 2] =
+    let rows: [Named<Option<usize>>; 2] =
         [("first reaches 475", &first), ("stays at 475 or above from", &stays)];
     for (what, when) in rows {
         let _ = write!(table, "| {}: {what} |", study.label);
@@ -295,8 +298,7 @@ fn checkpoint_rows(table: &mut String, study: &Study, runs: &[Run]) {
 fn episode_rows(table: &mut String, study: &Study, runs: &[Run]) {
     let first = |run: &Run| run.updates.iter().find_map(|u| u.episode_length);
     let last = |run: &Run| run.updates.iter().rev().find_map(|u| u.episode_length);
-    let rows: [(&str, &dyn Fn(&Run) -> Option<f64>); 2] =
-        [("first rollout", &first), ("last rollout", &last)];
+    let rows: [Named<Option<f64>>; 2] = [("first rollout", &first), ("last rollout", &last)];
     for (what, length) in rows {
         let _ = write!(table, "| {}: {what} |", study.label);
         let mut lengths: Vec<f64> =
