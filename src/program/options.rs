@@ -388,7 +388,7 @@ pub const OPTIONS: &[Opt] = &[
             }
         } } },
     Opt { max: None, flag: "--render", value: "", scope: Scope::Eval,
-        help: "on a terminal, animate each episode at 20 frames per second; Ctrl-C stops",
+        help: "on a terminal, animate each episode in real time, one frame per step; Ctrl-C stops",
         action: Action::Setting { default: "off", apply: |s, _| { s.render = true; Ok(()) } } },
     Opt { max: None, flag: "--seed", value: "N", scope: Scope::Eval,
         help: "seed of the episodes' starting states",
