@@ -463,6 +463,8 @@ fn read_config(r: &mut Reader) -> Result<Config, Problem> {
         actor_learning_rate,
         critic_learning_rate,
         anneal_learning_rate,
+        anneal_horizon: None,
+        adam_eps: 1e-8,
         entropy_coef,
         max_grad_norm,
         value_clip,

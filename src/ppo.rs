@@ -53,6 +53,10 @@ pub struct Config {
     pub critic_learning_rate: f32,
     /// Decay both learning rates linearly to zero over the run.
     pub anneal_learning_rate: bool,
+    /// EXPERIMENT: anneal over this many steps instead of the run.
+    pub anneal_horizon: Option<usize>,
+    /// EXPERIMENT: Adam's epsilon.
+    pub adam_eps: f32,
     /// Weight α of the entropy bonus.
     pub entropy_coef: f32,
     /// Global gradient-norm limit per network, or `None` for no clipping.
@@ -95,6 +99,8 @@ impl Config {
             actor_learning_rate: 3e-4,
             critic_learning_rate: 1e-3,
             anneal_learning_rate: false,
+            anneal_horizon: None,
+            adam_eps: 1e-8,
             entropy_coef: 0.0,
             max_grad_norm: None,
             value_clip: None,
@@ -125,6 +131,8 @@ impl Default for Config {
             actor_learning_rate: 1e-3,
             critic_learning_rate: 1e-3,
             anneal_learning_rate: true,
+            anneal_horizon: None,
+            adam_eps: 1e-8,
             entropy_coef: 0.0,
             max_grad_norm: Some(0.5),
             value_clip: None,
@@ -405,8 +413,16 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
         let buffer =
             RolloutBuffer::new(config.rollout_steps, config.num_envs, obs_size, action_size);
         Trainer {
-            actor_optimizer: Adam::new(config.actor_learning_rate),
-            critic_optimizer: Adam::new(config.critic_learning_rate),
+            actor_optimizer: Adam::with_betas_eps(
+                config.actor_learning_rate,
+                Adam::DEFAULT_BETAS,
+                config.adam_eps,
+            ),
+            critic_optimizer: Adam::with_betas_eps(
+                config.critic_learning_rate,
+                Adam::DEFAULT_BETAS,
+                config.adam_eps,
+            ),
             actor,
             distribution,
             critic,
@@ -498,7 +514,11 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
     /// small step, `1/updates` of the initial rate.
     fn set_learning_rates(&mut self) {
         let fraction = if self.config.anneal_learning_rate {
-            1.0 - (self.update - 1) as f32 / self.config.updates() as f32
+            let updates = self
+                .config
+                .anneal_horizon
+                .map_or(self.config.updates(), |h| h.div_ceil(self.config.batch_size()).max(1));
+            (1.0 - (self.update - 1) as f32 / updates as f32).max(1.0 / updates as f32)
         } else {
             1.0
         };
