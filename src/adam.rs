@@ -118,6 +118,13 @@ impl Adam {
         self.steps
     }
 
+    /// The moments `(m, v)` of each parameter tensor, in the order of the parameters given to
+    /// [`step`](Adam::step); empty before the first step. PyTorch calls them `exp_avg` and
+    /// `exp_avg_sq`.
+    pub fn moments(&self) -> impl Iterator<Item = (&Tensor, &Tensor)> {
+        self.moments.iter().map(|moments| (&moments.m, &moments.v))
+    }
+
     /// Forgets the moments and the step count, as if newly created with the same
     /// hyperparameters and learning rate; the next step may use different shapes.
     pub fn reset(&mut self) {

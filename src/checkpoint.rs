@@ -22,7 +22,7 @@
 #![doc = include_str!("checkpoint_format.md")]
 
 use crate::gae::TimeLimit;
-use crate::nn::{Activation, Actor, ActorConfig, Critic, CriticConfig, Init, StdParam};
+use crate::nn::{Activation, Actor, ActorConfig, Critic, CriticConfig, Init, PolicyHead, StdParam};
 use crate::ppo::Config;
 use crate::tensor::Tensor;
 use rand::SeedableRng;
@@ -277,6 +277,7 @@ pub fn decode(bytes: &[u8]) -> Result<Checkpoint, Problem> {
         hidden: r.sizes()?,
         std: config.std_param,
         init: config.init,
+        head: PolicyHead::Gaussian { squash_mean: true },
     };
     let critic_config = CriticConfig {
         obs_size: r.u32()? as usize,
@@ -399,6 +400,7 @@ fn write_config(w: &mut Writer, c: &Config) {
     let (kind, init, clamp) = match c.std_param {
         StdParam::Softplus => (0, 0.0, None),
         StdParam::LogStd { init, clamp } => (1, init, clamp),
+        StdParam::LogStdHead { clamp } => (2, 0.0, Some(clamp)),
     };
     w.u8(kind);
     w.f32(init);
@@ -443,6 +445,7 @@ fn read_config(r: &mut Reader) -> Result<Config, Problem> {
     let std_param = match std_kind {
         0 => StdParam::Softplus,
         1 => StdParam::LogStd { init: log_std_init, clamp: has_clamp.then_some((low, high)) },
+        2 if has_clamp => StdParam::LogStdHead { clamp: (low, high) },
         other => return Err(Problem::Malformed(format!("σ parametrization code {other}"))),
     };
     let init = match r.u8()? {

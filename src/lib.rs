@@ -11,7 +11,7 @@
 //! |---|---|---|
 //! | 1 | [`tensor`] | an owned, contiguous, row-major `f32` tensor; elementwise ops; matmul kernels |
 //! | 2 | [`autodiff`] | a tape of operations (Wengert list) with reverse-mode gradients; `gradcheck` |
-//! | 3 | [`nn`] | linear layers, MLPs, the actor and the critic, initialization |
+//! | 3 | [`nn`], [`init`], [`networks`] | linear layers, MLPs, initialization; the actor and its heads, the critic |
 //! | 4 | [`adam`] | the Adam optimizer and global gradient-norm clipping |
 //! | 5 | [`distributions`] | what PPO asks of a distribution; the Normal: sampling, log-probability, entropy |
 //! | 6 | [`env`], [`pendulum`] | the `Env` trait, action spaces, `VecEnv`; Pendulum-v1 physics, identical to Gymnasium's |
@@ -27,11 +27,14 @@
 
 pub mod adam;
 pub mod autodiff;
+pub mod cartpole;
 pub mod checkpoint;
 pub mod distributions;
 pub mod env;
 pub mod gae;
+pub mod init;
 pub mod loss;
+pub mod networks;
 pub mod nn;
 pub mod pendulum;
 pub mod plot;
@@ -40,6 +43,7 @@ pub mod tensor;
 
 pub use adam::Adam;
 pub use autodiff::{Tape, Var, gradcheck};
+pub use cartpole::CartPole;
 pub use distributions::normal;
 pub use distributions::{Distribution, Randomness};
 pub use env::{Action, ActionSpace, Env, Episode, Step, VecEnv};

@@ -24,7 +24,10 @@ use std::fmt;
 
 use rand::{Rng, RngExt};
 
-use crate::env::{ActionSpace, Env, Step};
+use crate::env::ActionSpace;
+/// The trait and the types of [`crate::env`], where they live since discrete actions came;
+/// re-exported here for code written when they were defined in this module.
+pub use crate::env::{Env, Episode, Step, VecEnv};
 
 /// A torque that is not a finite number: NaN or infinite.
 ///
@@ -260,7 +263,7 @@ impl Pendulum {
 }
 
 /// The character that best draws a line at `angle` (radians from the x axis, y up).
-fn rod_char(angle: f64) -> char {
+pub(crate) fn rod_char(angle: f64) -> char {
     let eighths = (angle.rem_euclid(PI) / (PI / 4.0)).round() as usize % 4;
     ['-', '/', '|', '\\'][eighths]
 }

@@ -19,7 +19,9 @@ use crate::distributions::{Distribution, Randomness, normal::Normal};
 use crate::env::{Action, ActionSpace, Env, VecEnv};
 use crate::gae::{GaeParams, RolloutBuffer, TimeLimit, Transition, normalize};
 use crate::loss::{actor_loss, explained_variance, log_ratio_stats, value_loss};
-use crate::nn::{Activation, Actor, ActorConfig, Critic, CriticConfig, Init, StdParam, Workspace};
+use crate::nn::{
+    Activation, Actor, ActorConfig, Critic, CriticConfig, Init, PolicyHead, StdParam, Workspace,
+};
 use crate::tensor::Tensor;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -51,7 +53,9 @@ pub struct Config {
     pub actor_learning_rate: f32,
     /// Adam's learning rate for the critic.
     pub critic_learning_rate: f32,
-    /// Decay both learning rates linearly to zero over the run.
+    /// Decay both learning rates linearly over the run, as CleanRL does: update `u` of `U`
+    /// uses `1 − (u − 1)/U` times the configured rate, so the last update still uses `1/U` of
+    /// it (the rate would reach zero only after the run).
     pub anneal_learning_rate: bool,
     /// EXPERIMENT: anneal over this many steps instead of the run.
     pub anneal_horizon: Option<usize>,
@@ -206,8 +210,11 @@ impl Config {
                 self.entropy_coef
             ));
         }
-        if let StdParam::LogStd { init, clamp } = self.std_param {
-            validate_log_std(init, clamp)?;
+        match self.std_param {
+            StdParam::LogStd { init, clamp } => validate_log_std(init, clamp)?,
+            // A head's log σ can be anything its weights make it: the clamp alone bounds it.
+            StdParam::LogStdHead { clamp } => validate_log_std(clamp.0, Some(clamp))?,
+            StdParam::Softplus => {}
         }
         for (name, limit) in
             [("max_grad_norm", self.max_grad_norm), ("value_clip", self.value_clip)]
@@ -230,6 +237,7 @@ impl Config {
             std: self.std_param,
             init: self.init,
             action_scale,
+            head: PolicyHead::Gaussian { squash_mean: true },
         }
     }
 
@@ -357,9 +365,12 @@ pub struct Trainer<E: Env, R: Randomness = StdRng> {
 struct Scratch {
     workspace: Workspace,
     observations: Vec<f32>,
-    mean: Vec<f32>,
-    std: Vec<f32>,
+    /// The actor's outputs for each environment: the distribution's parameters.
+    outputs: [Vec<f32>; 2],
     values: Vec<f32>,
+    /// What the distribution drew, as the buffer stores it.
+    samples: Vec<f32>,
+    /// What the environments are given: the samples mapped to actions.
     actions: Vec<f32>,
     log_probs: Vec<f32>,
     rewards: Vec<f32>,
@@ -460,6 +471,11 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
         &mut self.actor
     }
 
+    /// The optimizers of the actor and of the critic.
+    pub fn optimizers(&self) -> (&Adam, &Adam) {
+        (&self.actor_optimizer, &self.critic_optimizer)
+    }
+
     /// The value network, writable, as [`Trainer::actor_mut`].
     pub fn critic_mut(&mut self) -> &mut Critic {
         &mut self.critic
@@ -531,11 +547,14 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
     /// Returns the mean return and length of the episodes that ended meanwhile, or what was
     /// wrong with an action the policy sampled.
     fn collect(&mut self) -> Result<(Option<f64>, Option<f64>), String> {
-        let (envs, action_size) = (self.config.num_envs, self.envs.action_width());
+        let envs = self.config.num_envs;
+        let [w1, w2] = self.actor.output_widths();
+        let width = self.distribution.sample_width();
         let s = &mut self.scratch;
-        s.mean.resize(envs * action_size, 0.0);
-        s.std.resize(envs * action_size, 0.0);
-        s.actions.resize(envs * action_size, 0.0);
+        s.outputs[0].resize(envs * w1, 0.0);
+        s.outputs[1].resize(envs * w2, 0.0);
+        s.samples.resize(envs * width, 0.0);
+        s.actions.resize(envs * width, 0.0);
         s.values.resize(envs, 0.0);
         s.log_probs.resize(envs, 0.0);
         s.rewards.resize(envs, 0.0);
@@ -544,22 +563,23 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
         for _ in 0..self.config.rollout_steps {
             s.observations.clear();
             s.observations.extend_from_slice(self.envs.observations());
-            self.actor.forward(&s.observations, &mut s.workspace, &mut s.mean, &mut s.std);
+            let [first, second] = &mut s.outputs;
+            self.actor.forward(&s.observations, &mut s.workspace, first, second);
             self.critic.forward(&s.observations, &mut s.workspace, &mut s.values);
-            let rows = s.mean.chunks_exact(action_size).zip(s.std.chunks_exact(action_size));
-            for ((action, log_prob), (mean, std)) in
-                s.actions.chunks_exact_mut(action_size).zip(&mut s.log_probs).zip(rows)
-            {
-                self.distribution.sample(&[mean, std], &mut self.rng, action);
-                *log_prob = self.distribution.log_prob(&[mean, std], action);
-            }
-            // A σ that overflowed, or a NaN mean: no environment can step with that.
-            if let Some(bad) = s.actions.iter().position(|a| !a.is_finite()) {
-                let env = bad / action_size;
-                return Err(format!(
-                    "the policy sampled the action {} in environment {env} (mean {}, σ {})",
-                    s.actions[bad], s.mean[bad], s.std[bad]
-                ));
+            for env in 0..envs {
+                let params = [&first[env * w1..][..w1], &second[env * w2..][..w2]];
+                let sample = &mut s.samples[env * width..][..width];
+                self.distribution.sample(&params, &mut self.rng, sample);
+                s.log_probs[env] = self.distribution.log_prob(&params, sample);
+                // A σ that overflowed, or a NaN mean: no environment can step with that.
+                if let Some(bad) = sample.iter().find(|x| !x.is_finite()) {
+                    return Err(format!(
+                        "the policy sampled the action {bad} in environment {env} (its \
+                         distribution's parameters: {:?} and {:?})",
+                        params[0], params[1]
+                    ));
+                }
+                self.distribution.to_action(sample, &mut s.actions[env * width..][..width]);
             }
 
             self.envs.step(&s.actions, self.rng.generator());
@@ -577,7 +597,7 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
             }
             self.buffer.push(Transition {
                 observations: &s.observations,
-                actions: &s.actions,
+                actions: &s.samples,
                 log_probs: &s.log_probs,
                 values: &s.values,
                 rewards: &s.rewards,
@@ -705,9 +725,9 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
             Self::gather(tape, &buffer.actions, Width::Vector(buffer.action_size()), batch);
         let old_log_probs = Self::gather(tape, &buffer.log_probs, Width::Scalar, batch);
         let advantages = Self::gather(tape, &buffer.advantages, Width::Scalar, batch);
-        let (mean, std) = self.actor.forward_on_tape(tape, obs, &mut self.scratch.param_vars);
-        let log_probs = self.distribution.log_prob_on_tape(tape, &[mean, std], actions);
-        let entropy = self.distribution.entropy_on_tape(tape, &[mean, std]);
+        let outputs = self.actor.outputs_on_tape(tape, obs, &mut self.scratch.param_vars);
+        let log_probs = self.distribution.log_prob_on_tape(tape, outputs.as_slice(), actions);
+        let entropy = self.distribution.entropy_on_tape(tape, outputs.as_slice());
         let loss = actor_loss(
             tape,
             log_probs,
@@ -828,29 +848,56 @@ pub struct Evaluation {
     pub std: f64,
 }
 
-/// Runs one episode in each of `envs` with the deterministic policy (the mean action, no
-/// sampling), all episodes in lockstep as one batch, from initial states drawn with `seed`.
+/// Runs one episode in each of `envs` with the deterministic policy (the distribution's most
+/// likely action: the mean of a Normal, the likeliest choice of a Categorical), all episodes in
+/// lockstep as one batch, from initial states drawn with `seed`. The distribution is the one
+/// the actor's head parametrizes over the environments' action space.
+///
+/// # Panics
+/// If `envs` is empty, or the actor does not fit the environments.
 pub fn evaluate<E: Env>(actor: &Actor, envs: Vec<E>, seed: u64) -> Evaluation {
+    assert!(!envs.is_empty(), "evaluate needs at least one environment");
+    let distribution = deterministic_distribution(actor, envs[0].action_space());
+    evaluate_with(actor, &*distribution, envs, seed)
+}
+
+/// [`evaluate`] with the distribution given.
+///
+/// # Panics
+/// If `envs` is empty.
+pub fn evaluate_with<E: Env>(
+    actor: &Actor,
+    distribution: &dyn Distribution,
+    envs: Vec<E>,
+    seed: u64,
+) -> Evaluation {
     let mut rng = StdRng::seed_from_u64(seed);
     let mut envs = envs;
     let count = envs.len();
     assert!(count > 0, "evaluate needs at least one environment");
-    let (obs_size, action_size) = (envs[0].obs_size(), E::Action::WIDTH);
+    let (obs_size, width) = (envs[0].obs_size(), distribution.sample_width());
     let mut observations = Vec::with_capacity(count * obs_size);
     for env in &mut envs {
         observations.extend_from_slice(env.reset(&mut rng).as_ref());
     }
-    let (mut mean, mut std) = (vec![0.0; count * action_size], vec![0.0; count * action_size]);
+    let [w1, w2] = actor.output_widths();
+    let mut outputs = [vec![0.0; count * w1], vec![0.0; count * w2]];
+    let (mut sample, mut action) = (vec![0.0; width], vec![0.0; width]);
     let mut workspace = Workspace::new();
     let mut returns = vec![0.0f64; count];
     let mut running = vec![true; count];
     while running.iter().any(|&r| r) {
-        actor.forward(&observations, &mut workspace, &mut mean, &mut std);
+        let [first, second] = &mut outputs;
+        actor.forward(&observations, &mut workspace, first, second);
         let episodes = returns.iter_mut().zip(running.iter_mut());
-        let rows = observations.chunks_exact_mut(obs_size).zip(mean.chunks_exact(action_size));
-        for ((env, (obs, action)), (total, alive)) in envs.iter_mut().zip(rows).zip(episodes) {
+        for (i, ((env, obs), (total, alive))) in
+            envs.iter_mut().zip(observations.chunks_exact_mut(obs_size)).zip(episodes).enumerate()
+        {
             if *alive {
-                let step = env.step(E::Action::from_row(action));
+                let params = [&first[i * w1..][..w1], &second[i * w2..][..w2]];
+                distribution.mode(&params, &mut sample);
+                distribution.to_action(&sample, &mut action);
+                let step = env.step(E::Action::from_row(&action));
                 *total += step.reward;
                 obs.copy_from_slice(step.obs.as_ref());
                 *alive = !(step.terminated || step.truncated);
@@ -861,5 +908,17 @@ pub fn evaluate<E: Env>(actor: &Actor, envs: Vec<E>, seed: u64) -> Evaluation {
     let mean_return = returns.iter().sum::<f64>() / n;
     let variance = returns.iter().map(|r| (r - mean_return).powi(2)).sum::<f64>() / n;
     Evaluation { mean: mean_return, std: variance.sqrt(), returns }
+}
+
+/// The distribution whose most likely action is the deterministic policy of `actor` over
+/// `space`: the head alone decides it.
+fn deterministic_distribution(actor: &Actor, space: ActionSpace<'_>) -> Box<dyn Distribution> {
+    let c = actor.config();
+    match (c.head, space) {
+        (PolicyHead::Gaussian { squash_mean: true }, ActionSpace::Continuous { .. }) => {
+            Box::new(Normal { dims: c.action_size })
+        }
+        (head, space) => panic!("an actor with a {head:?} head does not fit actions {space:?}"),
+    }
 }
 // ANCHOR_END: evaluate

@@ -214,3 +214,132 @@ fn atomic_writes_replace_whole_files_and_leave_no_temporary_file() {
     assert!(checkpoint::write_atomic(&missing, b"x").is_err());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A config in which every field differs from the default preset, so that a field the format
+/// forgot, or read into the wrong place, cannot survive the round trip.
+fn unusual() -> Config {
+    Config {
+        total_timesteps: 777,
+        num_envs: 3,
+        rollout_steps: 70,
+        epochs: 4,
+        minibatch_size: 33,
+        gamma: 0.91,
+        gae_lambda: 0.83,
+        clip_epsilon: 0.17,
+        actor_learning_rate: 2.5e-4,
+        critic_learning_rate: 7.5e-4,
+        anneal_learning_rate: false,
+        entropy_coef: 0.013,
+        max_grad_norm: Some(0.7),
+        value_clip: Some(0.3),
+        normalize_advantages: false,
+        time_limit: ppo::gae::TimeLimit::AsTerminal,
+        reward_scale: 0.37,
+        hidden_size: 8,
+        std_param: StdParam::LogStd { init: -0.3, clamp: Some((-4.5, 1.5)) },
+        init: ppo::nn::Init::PyTorchDefault,
+        seed: 987_654_321,
+    }
+}
+
+/// `Config`'s fields with their values, from its `Debug` output: `name: value` at the first
+/// level of braces.
+fn fields(config: &Config) -> Vec<(String, String)> {
+    let debug = format!("{config:?}");
+    let inner = &debug[debug.find('{').unwrap() + 1..debug.rfind('}').unwrap()];
+    let (mut depth, mut fields, mut current) = (0, Vec::new(), String::new());
+    for c in inner.chars() {
+        match c {
+            '{' | '(' | '[' => depth += 1,
+            '}' | ')' | ']' => depth -= 1,
+            ',' if depth == 0 => {
+                fields.push(std::mem::take(&mut current));
+                continue;
+            }
+            _ => {}
+        }
+        current.push(c);
+    }
+    fields.push(current);
+    fields
+        .iter()
+        .map(|f| {
+            let (name, value) = f.split_once(':').unwrap();
+            (name.trim().to_string(), value.trim().to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn every_config_field_survives_the_round_trip() {
+    let config = unusual();
+    let defaults = fields(&Config::default());
+    assert_eq!(defaults.len(), 21, "{defaults:?}");
+    for ((name, value), (_, default)) in fields(&config).iter().zip(defaults) {
+        assert_ne!(*value, default, "the unusual config must change {name}");
+    }
+    let envs = (0..config.num_envs).map(|_| Pendulum::new()).collect();
+    let trainer = Trainer::new(config.clone(), envs);
+    let progress = Progress { update: 5, timesteps: 1050 };
+    let bytes = encode(&config, trainer.actor(), trainer.critic(), progress);
+    let loaded = decode(&bytes).expect("an unusual but valid checkpoint loads");
+    assert_eq!(loaded.config, config);
+    assert_eq!(loaded.progress, progress);
+    assert_eq!(&loaded.actor, trainer.actor());
+    assert_eq!(&loaded.critic, trainer.critic());
+}
+
+/// `bytes` with the tensor name `from` replaced by `to` (of the same length) at its `nth`
+/// occurrence, and the checksum recomputed: a file that is internally consistent.
+fn renamed(bytes: &[u8], from: &str, to: &str, nth: usize) -> Vec<u8> {
+    assert_eq!(from.len(), to.len());
+    let at = bytes
+        .windows(from.len())
+        .enumerate()
+        .filter(|(_, w)| *w == from.as_bytes())
+        .nth(nth)
+        .map(|(i, _)| i)
+        .unwrap_or_else(|| panic!("no occurrence {nth} of {from}"));
+    let mut out = bytes.to_vec();
+    out[at..at + to.len()].copy_from_slice(to.as_bytes());
+    let body = out.len() - 8;
+    let checksum = fnv1a(&out[..body]);
+    out[body..].copy_from_slice(&checksum.to_le_bytes());
+    out
+}
+
+#[test]
+fn renamed_or_reordered_tensors_are_refused() {
+    let bytes = bytes_of(&trained(small(Config::default())));
+    let message = |bytes: &[u8]| match decode(bytes) {
+        Err(Problem::Sizes(message)) => message,
+        other => panic!("expected a refusal, got {other:?}"),
+    };
+    let wrong_name = renamed(&bytes, "trunk.0.weight", "trunk.0.weigh7", 0);
+    assert_eq!(
+        message(&wrong_name),
+        "the actor's parameter trunk.0.weight is stored as 'trunk.0.weigh7'"
+    );
+    // The two hidden biases have the same shape and names of the same length: swapped, every
+    // shape still fits, and only the names tell that the order is wrong.
+    let swapped = renamed(&bytes, "trunk.0.bias", "trunk.1.bias", 0);
+    let swapped = renamed(&swapped, "trunk.1.bias", "trunk.0.bias", 1);
+    assert_eq!(message(&swapped), "the actor's parameter trunk.0.bias is stored as 'trunk.1.bias'");
+    // The critic's names are checked too.
+    let critic = renamed(&bytes, "value.bias", "value.bia5", 0);
+    assert_eq!(message(&critic), "the critic's parameter value.bias is stored as 'value.bia5'");
+}
+
+#[test]
+fn a_byte_appended_is_refused_as_too_long() {
+    let mut bytes = bytes_of(&trained(small(Config::default())));
+    let expected = bytes.len() as u64;
+    bytes.push(0);
+    match decode(&bytes) {
+        Err(Problem::TooLong { found, expected: announced }) => {
+            assert_eq!((found, announced), (expected + 1, expected));
+        }
+        other => panic!("expected too long, got {other:?}"),
+    }
+}

@@ -4,7 +4,7 @@
 
 use ppo::Pendulum;
 use ppo::gae::TimeLimit;
-use ppo::nn::StdParam;
+use ppo::nn::{Init, StdParam};
 use ppo::ppo::{Config, Trainer, UpdateStats, evaluate, evaluation_seed, first_non_finite};
 use ppo::tensor::Tensor;
 
@@ -239,4 +239,90 @@ fn impossible_log_std_settings_are_refused() {
     }
     // A start outside the range is fine when the clamp brings it inside.
     assert_eq!(with(50.0, Some((-20.0, 2.0))).validate(), Ok(()));
+}
+
+#[test]
+fn the_init_setting_reaches_the_networks() {
+    // Orthogonal: every hidden layer's weight has orthonormal columns times √2 and zero bias.
+    // PyTorch's default: weights and biases uniform in ±1/√fan_in, so biases are not zero.
+    for init in [Init::Orthogonal, Init::PyTorchDefault] {
+        let config = short(Config { init, ..Config::default() });
+        let trainer = Trainer::new(config, pendulums(8));
+        for (network, params) in
+            [("actor", trainer.actor().parameters()), ("critic", trainer.critic().parameters())]
+        {
+            let (weight, bias) = (params[2], params[3]); // the second hidden layer, 64 × 64
+            let (rows, cols) = (weight.shape()[0], weight.shape()[1]);
+            let gram = |i: usize, j: usize| -> f32 {
+                (0..rows).map(|k| weight.data()[k * cols + i] * weight.data()[k * cols + j]).sum()
+            };
+            match init {
+                Init::Orthogonal => {
+                    assert!(bias.data().iter().all(|&b| b == 0.0), "{network}");
+                    for (i, j) in [(0, 0), (5, 5), (0, 1), (7, 30)] {
+                        let expected = if i == j { 2.0 } else { 0.0 };
+                        assert!((gram(i, j) - expected).abs() < 1e-4, "{network} WᵀW[{i},{j}]");
+                    }
+                }
+                Init::PyTorchDefault => {
+                    let bound = 1.0 / (rows as f32).sqrt();
+                    assert!(weight.data().iter().all(|w| w.abs() <= bound), "{network}");
+                    assert!(bias.data().iter().filter(|&&b| b != 0.0).count() > 60, "{network}");
+                    // A uniform column has squared norm 64·bound²/3 = 1/3, far from 2.
+                    assert!((gram(0, 0) - 1.0 / 3.0).abs() < 0.2, "{network} {}", gram(0, 0));
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn the_log_std_setting_starts_the_actor_at_its_init() {
+    let config = short(Config {
+        std_param: StdParam::LogStd { init: -0.7, clamp: Some((-5.0, 1.0)) },
+        ..Config::default()
+    });
+    let trainer = Trainer::new(config, pendulums(8));
+    let params = trainer.actor().parameters();
+    assert_eq!(params.last().unwrap().data(), [-0.7]);
+    let (mut mean, mut std) = ([0.0], [0.0]);
+    trainer.actor().forward(&[1.0, 0.0, 0.0], &mut ppo::Workspace::new(), &mut mean, &mut std);
+    assert_eq!(std[0], (-0.7f32).exp());
+}
+
+#[test]
+fn evaluation_reports_the_population_standard_deviation() {
+    let config = Config::default();
+    let mut trainer = Trainer::new(short(config), pendulums(8));
+    trainer.iterate().expect("training diverged");
+    let result = evaluate(trainer.actor(), pendulums(7), 3);
+    let n = result.returns.len() as f64;
+    assert_eq!(n, 7.0);
+    let mean = result.returns.iter().sum::<f64>() / n;
+    let variance = result.returns.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / n;
+    assert!((result.mean - mean).abs() < 1e-9);
+    assert!((result.std - variance.sqrt()).abs() < 1e-9, "{} vs {}", result.std, variance.sqrt());
+    assert!(result.std > 10.0, "the episodes differ, so the spread is not 0 or 1");
+}
+
+#[test]
+fn a_rollout_of_one_transition_trains() {
+    // One environment, one step per rollout, minibatches of one: every normalization sees a
+    // single value, which must become 0, not NaN.
+    let config = Config {
+        total_timesteps: 3,
+        num_envs: 1,
+        rollout_steps: 1,
+        minibatch_size: 1,
+        ..Config::default()
+    };
+    let mut trainer = Trainer::new(config, pendulums(1));
+    for update in 1..=3 {
+        let stats = trainer.iterate().expect("a one-transition rollout is valid");
+        assert_eq!((stats.update, stats.timesteps), (update, update));
+        // The one normalized advantage is 0: the surrogate is exactly 0.
+        assert_eq!(stats.policy_loss, 0.0);
+        assert!(stats.value_loss.is_finite());
+    }
+    assert!(trainer.is_done());
 }

@@ -165,28 +165,30 @@ fn show_optional(value: &Option<f32>) -> String {
     value.map_or("none".to_string(), |v| v.to_string())
 }
 
-/// `softplus`, or `log-std` with optional `,init=X` and `,clamp=LO:HI` or `,clamp=none`.
+/// `softplus`; `log-std` with optional `,init=X` and `,clamp=LO:HI` or `,clamp=none`; or
+/// `log-std-head` with an optional `,clamp=LO:HI`.
 fn std_param(value: &str) -> Result<StdParam, String> {
     let mut parts = value.split(',');
-    match parts.next() {
+    let head = match parts.next() {
         Some("softplus") if value == "softplus" => return Ok(StdParam::Softplus),
-        Some("log-std") => {}
+        Some("log-std") => false,
+        Some("log-std-head") => true,
         _ => {
             return Err(format!(
-                "expected 'softplus' or 'log-std[,init=X][,clamp=LO:HI]', got '{value}'"
+                "expected 'softplus', 'log-std[,init=X][,clamp=LO:HI]' or 'log-std-head[,clamp=LO:HI]', got '{value}'"
             ));
         }
-    }
+    };
     let (mut init, mut clamp) = (0.0, Some((-20.0, 2.0)));
     for part in parts {
         match part.split_once('=') {
-            Some(("init", x)) => {
+            Some(("init", x)) if !head => {
                 init = number(x)?;
                 if !init.is_finite() {
                     return Err(format!("log-std init must be finite, got {x}"));
                 }
             }
-            Some(("clamp", "none")) => clamp = None,
+            Some(("clamp", "none")) if !head => clamp = None,
             Some(("clamp", range)) => {
                 let (low, high) = range.split_once(':').ok_or_else(|| {
                     format!("expected clamp=LO:HI or clamp=none, got 'clamp={range}'")
@@ -197,10 +199,16 @@ fn std_param(value: &str) -> Result<StdParam, String> {
                 }
                 clamp = Some((low, high));
             }
+            _ if head => {
+                return Err(format!("expected clamp=LO:HI in '{value}', got '{part}'"));
+            }
             _ => return Err(format!("expected init=X or clamp=LO:HI in '{value}', got '{part}'")),
         }
     }
-    Ok(StdParam::LogStd { init, clamp })
+    Ok(match clamp {
+        Some(clamp) if head => StdParam::LogStdHead { clamp },
+        _ => StdParam::LogStd { init, clamp },
+    })
 }
 
 fn show_std_param(value: &StdParam) -> String {
@@ -210,6 +218,7 @@ fn show_std_param(value: &StdParam) -> String {
             let clamp = clamp.map_or("none".to_string(), |(low, high)| format!("{low}:{high}"));
             format!("log-std,init={init},clamp={clamp}")
         }
+        StdParam::LogStdHead { clamp: (low, high) } => format!("log-std-head,clamp={low}:{high}"),
     }
 }
 
@@ -310,7 +319,7 @@ pub const OPTIONS: &[Opt] = &[
     field!("--critic-lr", "X", critic_learning_rate, number, display,
         "Adam's learning rate for the critic, above 0"),
     field!("--anneal-lr", "BOOL", anneal_learning_rate, boolean, display,
-        "decay both learning rates linearly to zero over the run: true or false"),
+        "decay both learning rates linearly over the run, to 1/U of their start on the last of U updates: true or false"),
     field!("--entropy-coef", "X", entropy_coef, number, display,
         "weight of the entropy bonus, 0 or more"),
     field!("--max-grad-norm", "X", max_grad_norm, number_or_none, show_optional,
@@ -326,7 +335,7 @@ pub const OPTIONS: &[Opt] = &[
     field!("--hidden-size", "N", hidden_size, |v| whole_at_most(v, MAX_WIDTH), display,
         "width of the two hidden layers of both networks"),
     field!("--std", "KIND", std_param, std_param, show_std_param,
-        "the actor's σ: 'softplus' (a head on the network, σ depends on the state) or 'log-std[,init=X][,clamp=LO:HI|none]' (a learned log σ; init 0 and clamp -20:2 unless given)"),
+        "the actor's σ: 'softplus' (a head on the network, σ depends on the state), 'log-std[,init=X][,clamp=LO:HI|none]' (a learned log σ, the same in every state; init 0 and clamp -20:2 unless given) or 'log-std-head[,clamp=LO:HI]' (a head giving log σ, clamped, -20:2 unless given)"),
     field!("--init", "KIND", init, init, show_init,
         "weight initialization: 'pytorch' (uniform, PyTorch's default) or 'orthogonal'"),
     Opt { flag: "--out", value: "DIR", scope: Scope::Train,
