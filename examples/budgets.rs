@@ -1,23 +1,28 @@
 //! Trains one configuration at several budgets of environment steps, for seeds 1 to 10, and
-//! prints for every run its final evaluation (100 deterministic episodes), whether an update
-//! diverged, and its wall time; then the median and the worst evaluation per budget.
+//! prints for every run its final evaluation (100 deterministic episodes, as the `pendulum`
+//! program evaluates), whether an update diverged, and its wall time; then, per budget, the
+//! median and the worst evaluation and the largest approximate KL of any update.
 //!
 //! ```text
-//! cargo run --release --example budgets                      # default preset, 50k to 1M
+//! cargo run --release --example budgets                      # default preset, 50k to 1M steps
+//! cargo run --release --example budgets -- --write   # ... and book/src/results/budgets-default.md
 //! cargo run --release --example budgets -- --budgets 100000  # one budget
-//! cargo run --release --example budgets -- --variant lr-3e-4 --seeds 3
+//! cargo run --release --example budgets -- --variant anneal-over-run --budgets 1000000 --seeds 4
 //! cargo run --release --example budgets -- --trace 1000000 --seed 1   # one run, every update
 //! ```
 //!
-//! Runs are independent, so two of them train at a time, one per thread (the machine this was
-//! written on has two cores). The table is a pure function of the code and the seeds except
-//! for the wall times, which depend on what else the machine is doing.
+//! Runs are independent, so two train at a time, one per thread (the machine this was written
+//! on has two cores); a 1,000,000-step run takes about 45 s of one core. Everything printed is a
+//! pure function of the code and the seeds except the wall times, which depend on what else the
+//! machine is doing; the file `--write` leaves has no wall times for that reason.
 
 use ppo::Pendulum;
+use ppo::checkpoint::write_atomic;
 use ppo::nn::StdParam;
 use ppo::ppo::{Config, Trainer, UpdateStats, evaluate, evaluation_seed};
 use ppo::{Actor, Workspace};
 use std::fmt::Write as _;
+use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
@@ -28,28 +33,25 @@ const BUDGETS: [usize; 5] = [50_000, 100_000, 200_000, 500_000, 1_000_000];
 /// Runs trained at the same time.
 const THREADS: usize = 2;
 
-/// A configuration the harness can train: a name for the command line and the config.
+/// A configuration the harness can train, by name: the presets, and the `default` preset with
+/// one change, each a candidate measured for chapter 10's "Long runs".
 fn variant(name: &str) -> Option<Config> {
     let default = Config::default;
+    let floor = |sigma: f32| StdParam::LogStd { init: 0.0, clamp: Some((sigma.ln(), 2.0)) };
     Some(match name {
         "default" => default(),
         "seed" => Config::seed(),
-        "horizon-100k" => Config { anneal_horizon: Some(100_000), ..default() },
-        "horizon-200k" => Config { anneal_horizon: Some(200_000), ..default() },
-        "floor-0.2" => Config {
-            std_param: StdParam::LogStd { init: 0.0, clamp: Some((0.2f32.ln(), 2.0)) },
-            ..default()
-        },
-        "floor-0.1" => Config {
-            std_param: StdParam::LogStd { init: 0.0, clamp: Some((0.1f32.ln(), 2.0)) },
-            ..default()
-        },
-        "entropy-0.001" => Config { entropy_coef: 0.001, ..default() },
-        "entropy-0.01" => Config { entropy_coef: 0.01, ..default() },
-        "adam-eps-1e-5" => Config { adam_eps: 1e-5, ..default() },
-        "actor-lr-3e-4" => Config { actor_learning_rate: 3e-4, ..default() },
-        "grad-clip-0.1" => Config { max_grad_norm: Some(0.1), ..default() },
+        "anneal-over-run" => Config { anneal_horizon: None, ..default() },
         "no-anneal" => Config { anneal_learning_rate: false, ..default() },
+        "run-floor-0.2" => Config { anneal_horizon: None, std_param: floor(0.2), ..default() },
+        "run-floor-0.1" => Config { anneal_horizon: None, std_param: floor(0.1), ..default() },
+        "run-entropy-0.01" => Config { anneal_horizon: None, entropy_coef: 0.01, ..default() },
+        "run-actor-lr-3e-4" => {
+            Config { anneal_horizon: None, actor_learning_rate: 3e-4, ..default() }
+        }
+        "run-grad-clip-0.1" => {
+            Config { anneal_horizon: None, max_grad_norm: Some(0.1), ..default() }
+        }
         _ => return None,
     })
 }
@@ -57,16 +59,13 @@ fn variant(name: &str) -> Option<Config> {
 const VARIANTS: &[&str] = &[
     "default",
     "seed",
-    "horizon-100k",
-    "horizon-200k",
-    "floor-0.2",
-    "floor-0.1",
-    "entropy-0.001",
-    "entropy-0.01",
-    "adam-eps-1e-5",
-    "actor-lr-3e-4",
-    "grad-clip-0.1",
+    "anneal-over-run",
     "no-anneal",
+    "run-floor-0.2",
+    "run-floor-0.1",
+    "run-entropy-0.01",
+    "run-actor-lr-3e-4",
+    "run-grad-clip-0.1",
 ];
 
 /// What one run did.
@@ -82,8 +81,8 @@ struct Run {
     seconds: f64,
 }
 
-/// σ of a state-independent policy (the `default` preset's), or of the first observation's
-/// action for a state-dependent one: read through the network, as acting reads it.
+/// σ of the policy in the upright state: the `default` preset's σ is the same in every state,
+/// the `seed` preset's is not. Read through the network, as acting reads it.
 fn policy_std(actor: &Actor) -> f32 {
     let (mut mean, mut std) = ([0.0], [0.0]);
     actor.forward(&[1.0, 0.0, 0.0], &mut Workspace::new(), &mut mean, &mut std);
@@ -155,10 +154,10 @@ fn median(values: &mut [f64]) -> f64 {
     if n % 2 == 1 { values[n / 2] } else { (values[n / 2 - 1] + values[n / 2]) / 2.0 }
 }
 
-/// The budget × seed table: each cell is the evaluation (or the update that diverged) and the
-/// wall time; then the median and worst evaluation of the budget's runs, a diverged run
-/// counting as the worst.
-fn table(budgets: &[usize], seeds: u64, runs: &[Run]) -> String {
+/// The budget × seed table: each cell is the evaluation (or the update that diverged) and, if
+/// `times`, the wall time; then the median and worst evaluation of the budget's runs (a
+/// diverged run counting as the worst), how many diverged, and the largest approximate KL.
+fn table(budgets: &[usize], seeds: u64, runs: &[Run], times: bool) -> String {
     let mut text = String::from("| steps |");
     for seed in 1..=seeds {
         let _ = write!(text, " seed {seed} |");
@@ -176,7 +175,8 @@ fn table(budgets: &[usize], seeds: u64, runs: &[Run]) -> String {
                 }
                 (None, None) => unreachable!("a run either finishes or diverges"),
             };
-            let _ = write!(text, " {result} ({:.1} s) |", run.seconds);
+            let time = if times { format!(" ({:.1} s)", run.seconds) } else { String::new() };
+            let _ = write!(text, " {result}{time} |");
         }
         let mut evals: Vec<f64> = row.iter().map(|r| r.eval.unwrap_or(f64::NEG_INFINITY)).collect();
         let worst = evals.iter().copied().fold(f64::INFINITY, f64::min);
@@ -191,7 +191,7 @@ fn table(budgets: &[usize], seeds: u64, runs: &[Run]) -> String {
 fn usage(problem: &str) -> ! {
     eprintln!(
         "error: {problem}\nusage: budgets [--variant NAME] [--budgets N,N,...] [--seeds N] \
-         [--trace BUDGET --seed S]\nvariants: {}",
+         [--write] [--trace BUDGET --seed S]\nvariants: {}",
         VARIANTS.join(", ")
     );
     std::process::exit(2)
@@ -200,11 +200,17 @@ fn usage(problem: &str) -> ! {
 fn main() {
     let (mut config, mut name) = (Config::default(), "default".to_string());
     let (mut budgets, mut seeds, mut trace, mut trace_seed) = (BUDGETS.to_vec(), 10u64, None, 1);
+    let mut write_book = false;
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
+        if flag == "--write" {
+            write_book = true;
+            continue;
+        }
         let value = args.next().unwrap_or_else(|| usage(&format!("{flag} needs a value")));
-        let number = |v: &str| {
-            v.parse::<usize>().unwrap_or_else(|_| usage(&format!("{flag}: not a count: {v}")))
+        let number = |v: &str| match v.parse::<usize>() {
+            Ok(n) if n > 0 => n,
+            _ => usage(&format!("{flag}: expected a count of at least 1, got {v}")),
         };
         match flag.as_str() {
             "--variant" => {
@@ -244,5 +250,14 @@ fn main() {
         budgets.iter().flat_map(|&b| (1..=seeds).map(move |s| (b, s))).collect();
     let runs = run_all(&config, &jobs);
     println!("`{name}`: final evaluation (100 episodes) and wall time of each run\n");
-    print!("{}", table(&budgets, seeds, &runs));
+    print!("{}", table(&budgets, seeds, &runs, true));
+    if write_book {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join(format!("book/src/results/budgets-{name}.md"));
+        let text = table(&budgets, seeds, &runs, false);
+        if let Err(e) = write_atomic(&path, text.as_bytes()) {
+            eprintln!("error: cannot write {}: {e}", path.display());
+            std::process::exit(1)
+        }
+    }
 }

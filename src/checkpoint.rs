@@ -466,8 +466,10 @@ fn read_config(r: &mut Reader) -> Result<Config, Problem> {
         actor_learning_rate,
         critic_learning_rate,
         anneal_learning_rate,
-        anneal_horizon: None,
-        adam_eps: 1e-8,
+        // Format version 1 does not store the horizon. No option of the program sets it, so
+        // every config the program saves has the presets' value; an option that sets it must
+        // also store it (a new format version).
+        anneal_horizon: Some(crate::ppo::PRESET_STEPS),
         entropy_coef,
         max_grad_norm,
         value_clip,

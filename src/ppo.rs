@@ -53,14 +53,14 @@ pub struct Config {
     pub actor_learning_rate: f32,
     /// Adam's learning rate for the critic.
     pub critic_learning_rate: f32,
-    /// Decay both learning rates linearly over the run, as CleanRL does: update `u` of `U`
-    /// uses `1 − (u − 1)/U` times the configured rate, so the last update still uses `1/U` of
-    /// it (the rate would reach zero only after the run).
+    /// Decay both learning rates linearly over `anneal_horizon`: update `u` of the horizon's
+    /// `U` uses `1 − (u − 1)/U` times the configured rate, so the last one still uses `1/U`
+    /// of it (see [`Config::learning_rate_fraction`]).
     pub anneal_learning_rate: bool,
-    /// EXPERIMENT: anneal over this many steps instead of the run.
+    /// The environment steps annealing takes; a run longer than that goes on at `1/U` of the
+    /// configured rates. `None`: the whole run, as CleanRL does, so that the rate at a given
+    /// step depends on how long the run is going to be.
     pub anneal_horizon: Option<usize>,
-    /// EXPERIMENT: Adam's epsilon.
-    pub adam_eps: f32,
     /// Weight α of the entropy bonus.
     pub entropy_coef: f32,
     /// Global gradient-norm limit per network, or `None` for no clipping.
@@ -85,14 +85,19 @@ pub struct Config {
 // ANCHOR_END: config
 
 // ANCHOR: presets
+/// The budget both presets were designed for, in environment steps: their `total_timesteps`,
+/// and the horizon of their learning-rate schedule whatever the budget of a run.
+pub const PRESET_STEPS: usize = 100_000;
+
 impl Config {
     /// The documents' hyperparameter table, exactly: 100,000 steps of one environment,
     /// rollouts of 2048, 10 epochs of minibatches of 64, γ 0.99, λ 0.95, ε 0.2, learning
     /// rates 3e-4 (actor) and 1e-3 (critic), the tanh·2 / softplus actor, time limits
-    /// treated as terminal as the documents' code does, nothing else.
+    /// treated as terminal as the documents' code does, nothing else. (It does not anneal; its
+    /// horizon matters only to a run that switches annealing on.)
     pub fn seed() -> Config {
         Config {
-            total_timesteps: 100_000,
+            total_timesteps: PRESET_STEPS,
             num_envs: 1,
             rollout_steps: 2048,
             epochs: 10,
@@ -103,8 +108,7 @@ impl Config {
             actor_learning_rate: 3e-4,
             critic_learning_rate: 1e-3,
             anneal_learning_rate: false,
-            anneal_horizon: None,
-            adam_eps: 1e-8,
+            anneal_horizon: Some(PRESET_STEPS),
             entropy_coef: 0.0,
             max_grad_norm: None,
             value_clip: None,
@@ -121,10 +125,12 @@ impl Config {
 
 impl Default for Config {
     /// What the `pendulum` program runs: chosen by experiment to solve Pendulum within the
-    /// same 100,000 steps (the results chapter shows the search and the per-seed table).
+    /// same 100,000 steps (the results chapter shows the search and the per-seed table). Its
+    /// learning rates anneal over those 100,000 steps whatever the budget: a shorter run is
+    /// the start of the 100,000-step run, a longer one continues it at a small rate.
     fn default() -> Config {
         Config {
-            total_timesteps: 100_000,
+            total_timesteps: PRESET_STEPS,
             num_envs: 8,
             rollout_steps: 256,
             epochs: 10,
@@ -135,8 +141,7 @@ impl Default for Config {
             actor_learning_rate: 1e-3,
             critic_learning_rate: 1e-3,
             anneal_learning_rate: true,
-            anneal_horizon: None,
-            adam_eps: 1e-8,
+            anneal_horizon: Some(PRESET_STEPS),
             entropy_coef: 0.0,
             max_grad_norm: Some(0.5),
             value_clip: None,
@@ -162,6 +167,26 @@ impl Config {
     pub fn updates(&self) -> usize {
         self.total_timesteps.div_ceil(self.batch_size()).max(1)
     }
+
+    // ANCHOR: schedule
+    /// The factor on both configured learning rates during update `update` (1-based): 1
+    /// without annealing; with it, `1 − (u − 1)/U` on update `u` of the `U` updates of the
+    /// horizon (`anneal_horizon` steps, or the whole run), then `1/U`, the horizon's last rate.
+    pub fn learning_rate_fraction(&self, update: usize) -> f32 {
+        if !self.anneal_learning_rate {
+            return 1.0;
+        }
+        let horizon = match self.anneal_horizon {
+            Some(steps) => steps.div_ceil(self.batch_size()).max(1),
+            None => self.updates(),
+        };
+        if update > horizon {
+            1.0 / horizon as f32
+        } else {
+            1.0 - update.saturating_sub(1) as f32 / horizon as f32
+        }
+    }
+    // ANCHOR_END: schedule
 
     /// Checks that the values make sense together; the message names the field.
     ///
@@ -203,6 +228,9 @@ impl Config {
             if !(value > 0.0 && value.is_finite()) {
                 return Err(format!("{name} must be a positive number, got {value}"));
             }
+        }
+        if self.anneal_horizon == Some(0) {
+            return Err("anneal_horizon must be at least 1 step".into());
         }
         if !(self.entropy_coef >= 0.0 && self.entropy_coef.is_finite()) {
             return Err(format!(
@@ -424,16 +452,8 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
         let buffer =
             RolloutBuffer::new(config.rollout_steps, config.num_envs, obs_size, action_size);
         Trainer {
-            actor_optimizer: Adam::with_betas_eps(
-                config.actor_learning_rate,
-                Adam::DEFAULT_BETAS,
-                config.adam_eps,
-            ),
-            critic_optimizer: Adam::with_betas_eps(
-                config.critic_learning_rate,
-                Adam::DEFAULT_BETAS,
-                config.adam_eps,
-            ),
+            actor_optimizer: Adam::new(config.actor_learning_rate),
+            critic_optimizer: Adam::new(config.critic_learning_rate),
             actor,
             distribution,
             critic,
@@ -526,18 +546,9 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
     }
     // ANCHOR_END: iterate
 
-    /// Linear decay to zero over the run, when configured: the last iteration still gets a
-    /// small step, `1/updates` of the initial rate.
+    /// Sets both optimizers' rates for this update, as the schedule says.
     fn set_learning_rates(&mut self) {
-        let fraction = if self.config.anneal_learning_rate {
-            let updates = self
-                .config
-                .anneal_horizon
-                .map_or(self.config.updates(), |h| h.div_ceil(self.config.batch_size()).max(1));
-            (1.0 - (self.update - 1) as f32 / updates as f32).max(1.0 / updates as f32)
-        } else {
-            1.0
-        };
+        let fraction = self.config.learning_rate_fraction(self.update);
         self.actor_optimizer.set_learning_rate(fraction * self.config.actor_learning_rate);
         self.critic_optimizer.set_learning_rate(fraction * self.config.critic_learning_rate);
     }

@@ -230,6 +230,7 @@ fn unusual() -> Config {
         actor_learning_rate: 2.5e-4,
         critic_learning_rate: 7.5e-4,
         anneal_learning_rate: false,
+        anneal_horizon: Some(333),
         entropy_coef: 0.013,
         max_grad_norm: Some(0.7),
         value_clip: Some(0.3),
