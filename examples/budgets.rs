@@ -44,7 +44,6 @@ fn variant(name: &str) -> Option<Config> {
         "anneal-over-run" => Config { anneal_horizon: None, ..default() },
         "no-anneal" => Config { anneal_learning_rate: false, ..default() },
         "run-floor-0.2" => Config { anneal_horizon: None, std_param: floor(0.2), ..default() },
-        "run-floor-0.1" => Config { anneal_horizon: None, std_param: floor(0.1), ..default() },
         "run-entropy-0.01" => Config { anneal_horizon: None, entropy_coef: 0.01, ..default() },
         "run-actor-lr-3e-4" => {
             Config { anneal_horizon: None, actor_learning_rate: 3e-4, ..default() }
@@ -62,7 +61,6 @@ const VARIANTS: &[&str] = &[
     "anneal-over-run",
     "no-anneal",
     "run-floor-0.2",
-    "run-floor-0.1",
     "run-entropy-0.01",
     "run-actor-lr-3e-4",
     "run-grad-clip-0.1",
