@@ -1,6 +1,7 @@
-//! The documents' actor (3 → 64 → 64 → μ, σ) and critic (3 → 64 → 64 → 1): tape-free forward
-//! passes at batch 1 (acting in one environment) and 64 (a vector of environments), and a
-//! forward and backward pass on the tape at batch 64 (one minibatch of learning).
+//! The JAX/Flax Pendulum write-up's actor (3 → 64 → 64 → μ, σ) and critic (3 → 64 → 64 → 1):
+//! tape-free forward passes at batch 1 (acting in one environment) and 64 (a vector of
+//! environments), and a forward and backward pass on the tape at batch 64 (one minibatch of
+//! learning).
 
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, criterion_group, criterion_main};

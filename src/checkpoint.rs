@@ -1,4 +1,4 @@
-//! Chapter 12 (part): saving a trained agent and loading it back.
+//! Chapter 13 (part): saving a trained agent and loading it back.
 //!
 //! A checkpoint is everything needed to run a trained agent again and to know where it came
 //! from: the training [`Config`], the sizes of both networks, every parameter of the actor and
@@ -21,20 +21,23 @@
 //! depends on the time or the machine.
 #![doc = include_str!("checkpoint_format.md")]
 
-use crate::gae::TimeLimit;
-use crate::nn::{Activation, Actor, ActorConfig, Critic, CriticConfig, Init, PolicyHead, StdParam};
+mod atomic;
+mod fields;
+
+pub use atomic::{is_temporary_of, write_atomic};
+
+use crate::config::Choice;
+use crate::nn::{Actor, ActorConfig, Critic, CriticConfig, StdParam};
 use crate::ppo::Config;
-use crate::tensor::Tensor;
-use rand::SeedableRng;
-use rand::rngs::StdRng;
+use fields::{Reader, Writer, to_u32};
 use std::fmt;
-use std::io::Write as _;
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 /// The first eight bytes of every checkpoint.
 pub const MAGIC: [u8; 8] = *b"PPO-CKPT";
 /// The format version this program writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 /// Magic, version and length: what must be read before anything else can be trusted.
 const HEADER_BYTES: usize = 8 + 4 + 8;
 const CHECKSUM_BYTES: usize = 8;
@@ -48,9 +51,12 @@ pub struct Progress {
     pub timesteps: u64,
 }
 
-/// A loaded checkpoint: the config it was trained with, the networks, and its progress.
+/// A loaded checkpoint: the environment and the config it was trained with, the networks,
+/// and its progress.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Checkpoint {
+    /// Gymnasium's name of the environment (`Pendulum-v1`), or empty if none was recorded.
+    pub env: String,
     pub config: Config,
     pub actor: Actor,
     pub critic: Critic,
@@ -81,6 +87,14 @@ pub enum Problem {
     Truncated { found: u64, expected: u64 },
     /// It is longer than its header says.
     TooLong { found: u64, expected: u64 },
+    /// It is whole, but its length field was damaged: with the true length in its place the
+    /// checksum matches.
+    LengthField { says: u64, found: u64 },
+    /// It is larger than any checkpoint of the networks the program can build (`found` is a
+    /// lower bound when the file is a stream).
+    TooLarge { found: u64, limit: u64 },
+    /// The checksum matches, but a parameter is NaN or infinite: the file was altered.
+    NonFinite { network: String, tensor: String, index: Vec<usize>, value: f32 },
     /// The checksum does not match the contents.
     Checksum,
     /// The checksum matches, but a field holds an impossible value (a bug in the writer).
@@ -89,36 +103,47 @@ pub enum Problem {
     Sizes(String),
 }
 
-impl fmt::Display for CheckpointError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let path = self.path.display();
+impl CheckpointError {
+    /// The message, with the file shown as `path` (a program may escape what it shows).
+    pub fn message_with(&self, path: &str) -> String {
         match &self.problem {
-            Problem::Io(e) => write!(f, "checkpoint {path}: {e}"),
-            Problem::Empty => write!(f, "checkpoint {path} is empty"),
+            Problem::Io(e) => format!("checkpoint {path}: {e}"),
+            Problem::Empty => format!("checkpoint {path} is empty"),
             Problem::NotACheckpoint => {
-                write!(f, "{path} is not a ppo checkpoint (it does not start with 'PPO-CKPT')")
+                format!("{path} is not a ppo checkpoint (it does not start with 'PPO-CKPT')")
             }
-            Problem::Version { found } => write!(
-                f,
+            Problem::Version { found } => format!(
                 "checkpoint {path} has format version {found}, this program reads {FORMAT_VERSION}"
             ),
             // Cut off inside the header, the file announces no length yet.
-            Problem::Truncated { found, expected } if *expected == HEADER_BYTES as u64 => write!(
-                f,
+            Problem::Truncated { found, expected } if *expected == HEADER_BYTES as u64 => format!(
                 "checkpoint {path} is truncated: {found} bytes, less than the {HEADER_BYTES}-byte header"
             ),
-            Problem::Truncated { found, expected } => write!(
-                f,
+            Problem::Truncated { found, expected } => format!(
                 "checkpoint {path} is truncated: {found} bytes of the {expected} its header announces"
             ),
-            Problem::TooLong { found, expected } => write!(
-                f,
-                "checkpoint {path} is corrupted: {found} bytes where its header announces {expected}"
+            Problem::TooLong { found, expected } => format!(
+                "checkpoint {path} is corrupted: its length field says {expected} bytes but the file has {found}"
             ),
-            Problem::Checksum => write!(f, "checkpoint {path}: checksum mismatch (corrupted)"),
-            Problem::Malformed(what) => write!(f, "checkpoint {path} is malformed: {what}"),
-            Problem::Sizes(what) => write!(f, "checkpoint {path}: {what}"),
+            Problem::LengthField { says, found } => format!(
+                "checkpoint {path} is corrupted: its length field says {says} bytes but the file has {found}, which is complete (the checksum matches with {found} there); only the length field is damaged"
+            ),
+            Problem::TooLarge { found, limit } => format!(
+                "{path} is not a checkpoint this program can load: it has {found} bytes or more, and the largest networks the options allow take {limit}"
+            ),
+            Problem::Checksum => format!("checkpoint {path}: checksum mismatch (corrupted)"),
+            Problem::Malformed(what) => format!("checkpoint {path} is malformed: {what}"),
+            Problem::Sizes(what) => format!("checkpoint {path}: {what}"),
+            Problem::NonFinite { network, tensor, index, value } => format!(
+                "checkpoint {path}: the {network}'s parameter {tensor} is {value} at index {index:?}; a trained network is finite, so the file was altered"
+            ),
         }
+    }
+}
+
+impl fmt::Display for CheckpointError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message_with(&self.path.display().to_string()))
     }
 }
 
@@ -131,35 +156,8 @@ impl std::error::Error for CheckpointError {
     }
 }
 
-// ANCHOR: write_atomic
-/// Writes `bytes` to `path` so that a reader never sees a half-written file: the bytes go to
-/// a temporary file in the same directory, are flushed to the disk, and the temporary file is
-/// renamed over `path`. A rename within one file system replaces the old file in one step, so
-/// `path` holds either the old contents or the new, even if the program is killed midway. (A
-/// temporary file in another directory could be on another file system, where a rename is a
-/// copy.)
-///
-/// # Errors
-/// Any I/O error; the temporary file is then removed.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let name = path.file_name().map_or("file".into(), |n| n.to_string_lossy());
-    // The process id keeps two programs writing the same file from sharing a temporary file.
-    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
-    let write = || -> std::io::Result<()> {
-        let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(bytes)?;
-        // Without this the rename could reach the disk before the data does, and a crash
-        // would leave an empty file under the final name.
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)
-    };
-    write().inspect_err(|_| {
-        let _ = std::fs::remove_file(&tmp);
-    })
-}
-// ANCHOR_END: write_atomic
-
-/// Writes a checkpoint of `actor` and `critic`, trained with `config`, to `path` atomically.
+/// Writes a checkpoint of `actor` and `critic`, trained with `config`, to `path` atomically,
+/// with no environment recorded ([`save_for`] records one).
 ///
 /// # Errors
 /// If the file cannot be written.
@@ -170,42 +168,111 @@ pub fn save(
     critic: &Critic,
     progress: Progress,
 ) -> Result<(), CheckpointError> {
-    let bytes = encode(config, actor, critic, progress);
+    save_for(path, "", config, actor, critic, progress)
+}
+
+/// [`save`], recording that the agent was trained on the environment `env` (Gymnasium's
+/// name, `Pendulum-v1`), so that a program for another one can refuse it.
+///
+/// # Errors
+/// If the file cannot be written.
+pub fn save_for(
+    path: &Path,
+    env: &str,
+    config: &Config,
+    actor: &Actor,
+    critic: &Critic,
+    progress: Progress,
+) -> Result<(), CheckpointError> {
+    let bytes = encode_for(env, config, actor, critic, progress);
     write_atomic(path, &bytes)
         .map_err(|e| CheckpointError { path: path.to_path_buf(), problem: Problem::Io(e) })
 }
 
-/// Reads the checkpoint at `path` and rebuilds its networks.
+// ANCHOR: load
+/// Reads the checkpoint at `path` and rebuilds its networks, reading at most `limit` bytes
+/// (see [`size_limit`]): a stream that never ends (`/dev/zero`, a pipe) or a huge file is
+/// refused with bounded memory. The header comes first, so that a file that is not a
+/// checkpoint at all is refused after 20 bytes.
 ///
 /// # Errors
 /// If the file cannot be read, or is not a checkpoint, or one of another version, or is
-/// truncated or corrupted, or describes networks that do not fit their parameters.
-pub fn load(path: &Path) -> Result<Checkpoint, CheckpointError> {
+/// truncated, corrupted or too large, or describes networks that do not fit their parameters.
+pub fn load(path: &Path, limit: u64) -> Result<Checkpoint, CheckpointError> {
     let error = |problem| CheckpointError { path: path.to_path_buf(), problem };
-    let bytes = std::fs::read(path).map_err(|e| error(Problem::Io(e)))?;
+    let bytes = read_bounded(path, limit).map_err(error)?;
     decode(&bytes).map_err(error)
 }
 
+/// The file's bytes, if its header is a checkpoint's and it has at most `limit` of them.
+fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, Problem> {
+    let mut file = std::fs::File::open(path).map_err(Problem::Io)?;
+    let mut bytes = Vec::new();
+    (&mut file).take(HEADER_BYTES as u64).read_to_end(&mut bytes).map_err(Problem::Io)?;
+    check_header(&bytes)?;
+    // A regular file says how large it is: a huge one is refused without reading it.
+    if let Ok(meta) = file.metadata()
+        && meta.is_file()
+        && meta.len() > limit
+    {
+        return Err(Problem::TooLarge { found: meta.len(), limit });
+    }
+    // The announced length cannot bound the read, since it may be the damaged part; the
+    // limit can. One byte more than it tells a stream that goes on from one that stops.
+    let rest = limit.saturating_sub(HEADER_BYTES as u64).saturating_add(1);
+    (&mut file).take(rest).read_to_end(&mut bytes).map_err(Problem::Io)?;
+    if bytes.len() as u64 > limit {
+        return Err(Problem::TooLarge { found: bytes.len() as u64, limit });
+    }
+    Ok(bytes)
+}
+
+/// An upper bound on the size of a checkpoint of two hidden layers of at most `max_hidden`
+/// units for `obs_size` observations and `action_size` actions: the parameters of the
+/// largest actor (with a σ head) and critic, plus room for every other field.
+pub fn size_limit(obs_size: usize, action_size: usize, max_hidden: usize) -> u64 {
+    let (obs, actions, hidden) = (obs_size as u64, action_size as u64, max_hidden as u64);
+    let trunk = (obs + 1) * hidden + (hidden + 1) * hidden;
+    let actor = trunk + 2 * (hidden + 1) * actions;
+    let critic = trunk + hidden + 1;
+    // Header, progress, config, sizes and the tensors' names and shapes take under 1 KiB.
+    const OTHER_FIELDS: u64 = 4096;
+    4 * (actor + critic) + OTHER_FIELDS
+}
+// ANCHOR_END: load
+
 // ANCHOR: encode
-/// The checkpoint's bytes, laid out as the format table says.
+/// The checkpoint's bytes, laid out as the format table says, with no environment recorded.
 pub fn encode(config: &Config, actor: &Actor, critic: &Critic, progress: Progress) -> Vec<u8> {
+    encode_for("", config, actor, critic, progress)
+}
+
+/// [`encode`], recording the environment `env`.
+pub fn encode_for(
+    env: &str,
+    config: &Config,
+    actor: &Actor,
+    critic: &Critic,
+    progress: Progress,
+) -> Vec<u8> {
     let mut w = Writer(Vec::new());
     w.0.extend_from_slice(&MAGIC);
     w.u32(FORMAT_VERSION);
     w.u64(0); // the length, filled in below once it is known
     w.u64(progress.update);
     w.u64(progress.timesteps);
+    w.string(env);
     write_config(&mut w, config);
 
     let a = actor.config();
     w.u32(to_u32(a.obs_size));
     w.u32(to_u32(a.action_size));
     w.f32(a.action_scale);
-    w.u8(activation_code(a.activation));
+    w.u8(a.activation.code());
     w.sizes(&a.hidden);
     let c = critic.config();
     w.u32(to_u32(c.obs_size));
-    w.u8(activation_code(c.activation));
+    w.u8(c.activation.code());
     w.sizes(&c.hidden);
 
     w.tensors(&actor.parameter_names(), &actor.parameters());
@@ -229,34 +296,26 @@ pub fn encode(config: &Config, actor: &Actor, critic: &Critic, progress: Progres
 /// The [`Problem`] found.
 pub fn decode(bytes: &[u8]) -> Result<Checkpoint, Problem> {
     let found = bytes.len() as u64;
-    if bytes.is_empty() {
-        return Err(Problem::Empty);
-    }
-    if bytes.len() < MAGIC.len() {
-        // A file cut off inside the magic is a truncated checkpoint; anything else is not ours.
-        return Err(if MAGIC.starts_with(bytes) {
-            Problem::Truncated { found, expected: HEADER_BYTES as u64 }
+    let expected = check_header(bytes)?;
+    if found != expected {
+        // The checksum covers the length field. If it matches once the true length is put
+        // there, every other byte is as written: the file is whole and only the field broke.
+        let whole = found >= (HEADER_BYTES + CHECKSUM_BYTES) as u64 && {
+            let (body, stored) = bytes.split_at(bytes.len() - CHECKSUM_BYTES);
+            let length = found.to_le_bytes();
+            let repaired = body[..12].iter().chain(&length).chain(&body[20..]);
+            fnv1a(repaired).to_le_bytes() == stored
+        };
+        return Err(if whole {
+            Problem::LengthField { says: expected, found }
+        } else if found < expected {
+            Problem::Truncated { found, expected }
         } else {
-            Problem::NotACheckpoint
+            Problem::TooLong { found, expected }
         });
     }
-    if bytes[..8] != MAGIC {
-        return Err(Problem::NotACheckpoint);
-    }
-    if bytes.len() < HEADER_BYTES {
-        return Err(Problem::Truncated { found, expected: HEADER_BYTES as u64 });
-    }
-    let mut r = Reader { bytes: &bytes[8..HEADER_BYTES], at: 0 };
-    let version = r.u32()?;
-    if version != FORMAT_VERSION {
-        return Err(Problem::Version { found: version });
-    }
-    let expected = r.u64()?;
-    if found < expected {
-        return Err(Problem::Truncated { found, expected });
-    }
-    if found > expected || expected < (HEADER_BYTES + CHECKSUM_BYTES) as u64 {
-        return Err(Problem::TooLong { found, expected });
+    if expected < (HEADER_BYTES + CHECKSUM_BYTES) as u64 {
+        return Err(Problem::Malformed(format!("a length of {expected} bytes")));
     }
     let (body, stored) = bytes.split_at(bytes.len() - CHECKSUM_BYTES);
     let stored = u64::from_le_bytes(stored.try_into().expect("eight bytes"));
@@ -266,6 +325,7 @@ pub fn decode(bytes: &[u8]) -> Result<Checkpoint, Problem> {
 
     let mut r = Reader { bytes: body, at: HEADER_BYTES };
     let progress = Progress { update: r.u64()?, timesteps: r.u64()? };
+    let env = r.string("the environment's name")?;
     let config = read_config(&mut r)?;
     config.validate().map_err(|e| Problem::Malformed(format!("config: {e}")))?;
 
@@ -273,25 +333,25 @@ pub fn decode(bytes: &[u8]) -> Result<Checkpoint, Problem> {
         obs_size: r.u32()? as usize,
         action_size: r.u32()? as usize,
         action_scale: r.f32()?,
-        activation: r.activation()?,
+        activation: r.choice("activation")?,
         hidden: r.sizes()?,
         std: config.std_param,
         init: config.init,
-        head: PolicyHead::Gaussian { squash_mean: true },
+        head: config.distribution.head(),
     };
     let critic_config = CriticConfig {
         obs_size: r.u32()? as usize,
-        activation: r.activation()?,
+        activation: r.choice("activation")?,
         hidden: r.sizes()?,
         init: config.init,
     };
     check_sizes(&config, &actor_config, &critic_config, r.remaining())?;
 
-    // The networks are built (with throw-away random weights) only to be overwritten: that
-    // way the file is checked against the very shapes that `Actor::new` would produce.
-    let mut rng = StdRng::seed_from_u64(0);
-    let mut actor = Actor::new(&actor_config, &mut rng);
-    let mut critic = Critic::new(&critic_config, &mut rng);
+    // The networks are built with zero weights only to be overwritten: that way the file is
+    // checked against the very shapes that `Actor::new` would produce, without the cost of
+    // initializing weights that are thrown away.
+    let mut actor = Actor::zeroed(&actor_config);
+    let mut critic = Critic::zeroed(&critic_config);
     let describe = sizes_of(&actor_config.hidden, actor_config.obs_size, actor_config.action_size);
     let actor_tensors = r.tensors(&actor.parameter_names(), "actor")?;
     actor
@@ -308,9 +368,32 @@ pub fn decode(bytes: &[u8]) -> Result<Checkpoint, Problem> {
             r.remaining()
         )));
     }
-    Ok(Checkpoint { config, actor, critic, progress })
+    Ok(Checkpoint { env, config, actor, critic, progress })
 }
 // ANCHOR_END: decode
+
+/// Checks the magic and the version at the start of `bytes`, the whole file or its first
+/// [`HEADER_BYTES`], and returns the length the header announces.
+fn check_header(bytes: &[u8]) -> Result<u64, Problem> {
+    let found = bytes.len() as u64;
+    if bytes.is_empty() {
+        return Err(Problem::Empty);
+    }
+    let magic = &bytes[..bytes.len().min(MAGIC.len())];
+    if magic != &MAGIC[..magic.len()] {
+        return Err(Problem::NotACheckpoint);
+    }
+    // A file cut off inside the header is a truncated checkpoint.
+    if bytes.len() < HEADER_BYTES {
+        return Err(Problem::Truncated { found, expected: HEADER_BYTES as u64 });
+    }
+    let mut r = Reader { bytes: &bytes[8..HEADER_BYTES], at: 0 };
+    let version = r.u32()?;
+    if version != FORMAT_VERSION {
+        return Err(Problem::Version { found: version });
+    }
+    r.u64()
+}
 
 /// Network sizes written as a chain: `3 → 64 → 64 → 1`.
 pub fn sizes_of(hidden: &[usize], inputs: usize, outputs: usize) -> String {
@@ -336,6 +419,14 @@ fn check_sizes(
         sizes_of(&actor.hidden, actor.obs_size, actor.action_size),
         sizes_of(&critic.hidden, critic.obs_size, 1)
     );
+    if actor.activation != config.activation || critic.activation != config.activation {
+        return Err(Problem::Sizes(format!(
+            "{sizes} use the activations {} and {}, the config says {}",
+            actor.activation.name(),
+            critic.activation.name(),
+            config.activation.name()
+        )));
+    }
     let expected_hidden = vec![config.hidden_size; 2];
     if actor.hidden != expected_hidden || critic.hidden != expected_hidden {
         return Err(Problem::Sizes(format!(
@@ -371,10 +462,10 @@ fn check_sizes(
 
 // ANCHOR: fnv1a
 /// The 64-bit FNV-1a hash of `bytes`.
-pub fn fnv1a(bytes: &[u8]) -> u64 {
+pub fn fnv1a<'a>(bytes: impl IntoIterator<Item = &'a u8>) -> u64 {
     const OFFSET_BASIS: u64 = 0xcbf2_9ce4_8422_2325;
     const PRIME: u64 = 0x0000_0100_0000_01b3;
-    bytes.iter().fold(OFFSET_BASIS, |h, &b| (h ^ u64::from(b)).wrapping_mul(PRIME))
+    bytes.into_iter().fold(OFFSET_BASIS, |h, &b| (h ^ u64::from(b)).wrapping_mul(PRIME))
 }
 // ANCHOR_END: fnv1a
 
@@ -391,12 +482,11 @@ fn write_config(w: &mut Writer, c: &Config) {
     w.opt_f32(c.max_grad_norm);
     w.opt_f32(c.value_clip);
     w.bool(c.normalize_advantages);
-    w.u8(match c.time_limit {
-        TimeLimit::Bootstrap => 0,
-        TimeLimit::AsTerminal => 1,
-    });
+    w.u8(c.time_limit.code());
     w.f32(c.reward_scale);
     w.u64(c.hidden_size as u64);
+    w.u8(c.activation.code());
+    w.u8(c.distribution.code());
     let (kind, init, clamp) = match c.std_param {
         StdParam::Softplus => (0, 0.0, None),
         StdParam::LogStd { init, clamp } => (1, init, clamp),
@@ -408,10 +498,7 @@ fn write_config(w: &mut Writer, c: &Config) {
     let (low, high) = clamp.unwrap_or((0.0, 0.0));
     w.f32(low);
     w.f32(high);
-    w.u8(match c.init {
-        Init::PyTorchDefault => 0,
-        Init::Orthogonal => 1,
-    });
+    w.u8(c.init.code());
     w.u64(c.seed);
 }
 
@@ -431,13 +518,11 @@ fn read_config(r: &mut Reader) -> Result<Config, Problem> {
     let max_grad_norm = r.opt_f32()?;
     let value_clip = r.opt_f32()?;
     let normalize_advantages = r.bool()?;
-    let time_limit = match r.u8()? {
-        0 => TimeLimit::Bootstrap,
-        1 => TimeLimit::AsTerminal,
-        other => return Err(Problem::Malformed(format!("time-limit code {other}"))),
-    };
+    let time_limit = r.choice("time-limit")?;
     let reward_scale = r.f32()?;
     let hidden_size = r.usize()?;
+    let activation = r.choice("activation")?;
+    let distribution = r.choice("distribution")?;
     let std_kind = r.u8()?;
     let log_std_init = r.f32()?;
     let has_clamp = r.bool()?;
@@ -448,11 +533,7 @@ fn read_config(r: &mut Reader) -> Result<Config, Problem> {
         2 if has_clamp => StdParam::LogStdHead { clamp: (low, high) },
         other => return Err(Problem::Malformed(format!("σ parametrization code {other}"))),
     };
-    let init = match r.u8()? {
-        0 => Init::PyTorchDefault,
-        1 => Init::Orthogonal,
-        other => return Err(Problem::Malformed(format!("initialization code {other}"))),
-    };
+    let init = r.choice("initialization")?;
     let seed = r.u64()?;
     Ok(Config {
         total_timesteps,
@@ -466,9 +547,9 @@ fn read_config(r: &mut Reader) -> Result<Config, Problem> {
         actor_learning_rate,
         critic_learning_rate,
         anneal_learning_rate,
-        // Format version 1 does not store the horizon. No option of the program sets it, so
-        // every config the program saves has the presets' value; an option that sets it must
-        // also store it (a new format version).
+        // Format version 2 does not store the horizon. No option of the programs sets it, so
+        // every config they save has the presets' value; an option that sets it must also
+        // store it (a new format version).
         anneal_horizon: Some(crate::ppo::PRESET_STEPS),
         entropy_coef,
         max_grad_norm,
@@ -477,163 +558,10 @@ fn read_config(r: &mut Reader) -> Result<Config, Problem> {
         time_limit,
         reward_scale,
         hidden_size,
+        activation,
+        distribution,
         std_param,
         init,
         seed,
     })
-}
-
-fn activation_code(activation: Activation) -> u8 {
-    match activation {
-        Activation::Relu => 0,
-        Activation::Tanh => 1,
-    }
-}
-
-/// Sizes are written as `u32`: no network of this crate comes near 4 billion units.
-fn to_u32(n: usize) -> u32 {
-    u32::try_from(n).expect("network sizes fit in u32")
-}
-
-/// Appends little-endian fields.
-struct Writer(Vec<u8>);
-
-impl Writer {
-    fn u8(&mut self, v: u8) {
-        self.0.push(v);
-    }
-    fn bool(&mut self, v: bool) {
-        self.u8(u8::from(v));
-    }
-    fn u32(&mut self, v: u32) {
-        self.0.extend_from_slice(&v.to_le_bytes());
-    }
-    fn u64(&mut self, v: u64) {
-        self.0.extend_from_slice(&v.to_le_bytes());
-    }
-    fn f32(&mut self, v: f32) {
-        self.0.extend_from_slice(&v.to_le_bytes());
-    }
-    fn opt_f32(&mut self, v: Option<f32>) {
-        self.bool(v.is_some());
-        self.f32(v.unwrap_or(0.0));
-    }
-    fn sizes(&mut self, sizes: &[usize]) {
-        self.u32(to_u32(sizes.len()));
-        for &n in sizes {
-            self.u32(to_u32(n));
-        }
-    }
-    fn tensors(&mut self, names: &[String], tensors: &[&Tensor]) {
-        self.u32(to_u32(tensors.len()));
-        for (name, tensor) in names.iter().zip(tensors) {
-            self.u32(to_u32(name.len()));
-            self.0.extend_from_slice(name.as_bytes());
-            self.sizes(tensor.shape());
-            for &x in tensor.data() {
-                self.f32(x);
-            }
-        }
-    }
-}
-
-/// Reads little-endian fields; running out of bytes is an error, never a panic.
-struct Reader<'a> {
-    bytes: &'a [u8],
-    at: usize,
-}
-
-impl Reader<'_> {
-    fn remaining(&self) -> usize {
-        self.bytes.len() - self.at
-    }
-    fn take<const N: usize>(&mut self) -> Result<[u8; N], Problem> {
-        let field = self.bytes.get(self.at..self.at + N).ok_or_else(|| {
-            Problem::Malformed(format!("a field runs past the end at byte {}", self.at))
-        })?;
-        self.at += N;
-        Ok(field.try_into().expect("N bytes"))
-    }
-    fn u8(&mut self) -> Result<u8, Problem> {
-        Ok(self.take::<1>()?[0])
-    }
-    fn bool(&mut self) -> Result<bool, Problem> {
-        match self.u8()? {
-            0 => Ok(false),
-            1 => Ok(true),
-            other => Err(Problem::Malformed(format!("{other} where a flag (0 or 1) belongs"))),
-        }
-    }
-    fn u32(&mut self) -> Result<u32, Problem> {
-        Ok(u32::from_le_bytes(self.take()?))
-    }
-    fn u64(&mut self) -> Result<u64, Problem> {
-        Ok(u64::from_le_bytes(self.take()?))
-    }
-    fn usize(&mut self) -> Result<usize, Problem> {
-        let v = self.u64()?;
-        usize::try_from(v).map_err(|_| Problem::Malformed(format!("{v} does not fit this machine")))
-    }
-    fn f32(&mut self) -> Result<f32, Problem> {
-        Ok(f32::from_le_bytes(self.take()?))
-    }
-    fn opt_f32(&mut self) -> Result<Option<f32>, Problem> {
-        let present = self.bool()?;
-        let value = self.f32()?;
-        Ok(present.then_some(value))
-    }
-    fn activation(&mut self) -> Result<Activation, Problem> {
-        match self.u8()? {
-            0 => Ok(Activation::Relu),
-            1 => Ok(Activation::Tanh),
-            other => Err(Problem::Malformed(format!("activation code {other}"))),
-        }
-    }
-    /// A count followed by that many `u32`; the count is checked against the bytes left
-    /// before anything is allocated.
-    fn sizes(&mut self) -> Result<Vec<usize>, Problem> {
-        let count = self.u32()? as usize;
-        if count * 4 > self.remaining() {
-            return Err(Problem::Malformed(format!("a list of {count} sizes runs past the end")));
-        }
-        (0..count).map(|_| Ok(self.u32()? as usize)).collect()
-    }
-    /// The tensors of one network, which must carry the names the network gives its
-    /// parameters, in the same order.
-    fn tensors(&mut self, names: &[String], network: &str) -> Result<Vec<Tensor>, Problem> {
-        let count = self.u32()? as usize;
-        if count != names.len() {
-            return Err(Problem::Sizes(format!(
-                "the {network} has {} parameter tensors, the file stores {count}",
-                names.len()
-            )));
-        }
-        let mut tensors = Vec::with_capacity(count);
-        for expected in names {
-            let length = self.u32()? as usize;
-            let start = self.at;
-            let name = self
-                .bytes
-                .get(start..start + length)
-                .and_then(|b| std::str::from_utf8(b).ok())
-                .ok_or_else(|| Problem::Malformed(format!("tensor name at byte {start}")))?;
-            self.at += length;
-            if name != expected {
-                return Err(Problem::Sizes(format!(
-                    "the {network}'s parameter {expected} is stored as '{name}'"
-                )));
-            }
-            let shape = self.sizes()?;
-            let len = shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
-            let len =
-                len.filter(|&n| n.saturating_mul(4) <= self.remaining()).ok_or_else(|| {
-                    Problem::Malformed(format!(
-                        "{network} {name} of shape {shape:?} runs past the end"
-                    ))
-                })?;
-            let data = (0..len).map(|_| self.f32()).collect::<Result<Vec<f32>, Problem>>()?;
-            tensors.push(Tensor::from_vec(&shape, data));
-        }
-        Ok(tensors)
-    }
 }

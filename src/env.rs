@@ -141,8 +141,12 @@ pub struct Episode {
 ///
 /// Observations, action rows and rewards are flat, env-major: env `i` owns
 /// `obs[i * obs_size..(i + 1) * obs_size]` and `actions[i * width..(i + 1) * width]`, where
-/// `width` is [`Action::WIDTH`] of the environments' action type. Nothing is allocated per step (the finished
-/// episode log only grows if it is never drained).
+/// `width` is [`Action::WIDTH`] of the environments' action type. Nothing is allocated per
+/// step (the finished episode log only grows if it is never drained).
+///
+/// A truncation ends an episode, unless [`ignore_time_limits`](Self::ignore_time_limits) says
+/// otherwise: then an environment runs on past its time limit, one endless episode, as code
+/// that reads only `terminated` and never resets would have it.
 #[derive(Debug, Clone)]
 pub struct VecEnv<E: Env> {
     envs: Vec<E>,
@@ -157,6 +161,9 @@ pub struct VecEnv<E: Env> {
     running_length: Vec<usize>,
     finished: Vec<Episode>,
     started: bool,
+    /// With time limits ignored, each environment's log is cut into stretches as long as its
+    /// first one (the time limit), here once known.
+    stretch: Option<Vec<Option<usize>>>,
 }
 
 impl<E: Env> VecEnv<E> {
@@ -197,7 +204,16 @@ impl<E: Env> VecEnv<E> {
             running_length: vec![0; n],
             finished: Vec::with_capacity(n),
             started: false,
+            stretch: None,
         }
+    }
+
+    /// From now on a truncation does not end an episode: the environment is not reset, and
+    /// [`truncated`](Self::truncated) stays false, so a learner sees one endless episode. For
+    /// the log, that episode is cut into stretches as long as the time limit (measured at
+    /// the first truncation); [`drain_episodes`](Self::drain_episodes) returns those.
+    pub fn ignore_time_limits(&mut self) {
+        self.stretch = Some(vec![None; self.envs.len()]);
     }
 
     /// Number of environments.
@@ -266,10 +282,25 @@ impl<E: Env> VecEnv<E> {
             next_obs.copy_from_slice(step.obs.as_ref());
             self.rewards[i] = step.reward as f32;
             self.terminated[i] = step.terminated;
-            self.truncated[i] = step.truncated;
+            self.truncated[i] = step.truncated && self.stretch.is_none();
             self.running_return[i] += step.reward;
             self.running_length[i] += 1;
-            if step.terminated || step.truncated {
+            if let Some(stretches) = &mut self.stretch
+                && !step.terminated
+            {
+                // The time limit is ignored: the episode goes on, and the log is cut into
+                // stretches as long as the first one, which ended at the time limit.
+                if step.truncated && stretches[i].is_none() {
+                    stretches[i] = Some(self.running_length[i]);
+                }
+                if stretches[i] == Some(self.running_length[i]) {
+                    self.finished.push(Episode {
+                        total_reward: std::mem::take(&mut self.running_return[i]),
+                        length: std::mem::take(&mut self.running_length[i]),
+                    });
+                }
+                obs.copy_from_slice(next_obs);
+            } else if step.terminated || self.truncated[i] {
                 self.finished.push(Episode {
                     total_reward: std::mem::take(&mut self.running_return[i]),
                     length: std::mem::take(&mut self.running_length[i]),

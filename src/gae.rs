@@ -17,12 +17,17 @@ pub enum TimeLimit {
     /// Correct: the episode was cut off, not finished. Bootstrap from the value of the final
     /// observation, `r + γ·V(s_final)`, and stop the recursion at the boundary.
     Bootstrap,
-    /// What many implementations do (including the documents' code): treat the cut as a
-    /// terminal state, `r + 0`. The critic then learns that a state's future depends on the
-    /// clock, which the observation does not show; and since Pendulum's rewards are never
-    /// positive, dropping the missing future makes the last states of an episode look better
-    /// than they are.
+    /// What many implementations do (the PyTorch chapter's code and CleanRL's among them):
+    /// treat the cut as a terminal state, `r + 0`. The critic then learns that a state's future
+    /// depends on the clock, which the observation does not show; and since Pendulum's rewards
+    /// are never positive, dropping the missing future makes the last states of an episode look
+    /// better than they are.
     AsTerminal,
+    /// What the JAX/Flax Pendulum write-up's code does: it reads only `terminated` and never
+    /// resets, so a truncation is no episode end at all. The environment runs on past its
+    /// time limit, one endless episode (Gymnasium keeps stepping and raising `truncated`,
+    /// which that code discards); no step is cut off, so nothing needs bootstrapping.
+    Ignore,
 }
 // ANCHOR_END: time_limit
 
@@ -266,7 +271,7 @@ pub fn compute_gae(
         let mut next_value = rollout.last_values[env];
         for t in (env..n).step_by(envs).rev() {
             let terminated = rollout.terminated[t];
-            let truncated = rollout.truncated[t];
+            let truncated = rollout.truncated[t] && time_limit != TimeLimit::Ignore;
             let bootstrap = if terminated || (truncated && time_limit == TimeLimit::AsTerminal) {
                 0.0
             } else if truncated {

@@ -17,7 +17,7 @@ pub enum Init {
     PyTorchDefault,
     /// Orthogonal weights and zero biases, with gain √2 for hidden layers, 0.01 for the
     /// policy heads and 1 for the value head: the choices of CleanRL's `layer_init` (the
-    /// PyTorch write-up uses √2 on every layer, heads included).
+    /// PyTorch chapter uses √2 on every layer, heads included).
     Orthogonal,
 }
 
@@ -28,6 +28,9 @@ pub enum LayerInit {
     PyTorchDefault,
     /// `gain` times a random orthogonal matrix; zero bias.
     Orthogonal { gain: f32 },
+    /// Every weight and bias zero: a layer that is about to be overwritten (by a checkpoint's
+    /// parameters), built without drawing a random number or decomposing a matrix.
+    Zeros,
 }
 
 /// Gain for hidden layers followed by ReLU: it makes up for ReLU zeroing half of each

@@ -18,19 +18,24 @@
 //! | 7 | (book only) | policy gradients, importance sampling, the advantage |
 //! | 8 | [`gae`] | the rollout buffer and generalized advantage estimation |
 //! | 9 | [`loss`] | the clipped surrogate, value loss, entropy bonus, diagnostics |
-//! | 10 | [`ppo`] | configuration, the four-phase training loop, evaluation |
+//! | 10 | [`config`], [`ppo`], [`evaluate`] | configuration and presets, the four-phase training loop, evaluation |
 //! | 11 | (book only) | results: learning curves and diagnostics over ten seeds |
-//! | 12 | [`checkpoint`], [`plot`] | running it: saving and loading a trained agent; learning-curve plots |
-//! | 13 | (book only) | performance: where the time goes |
+//! | 12 | [`cartpole`], [`distributions::categorical`] | discrete actions: CartPole-v1, identical to Gymnasium's; the Categorical |
+//! | 13 | [`checkpoint`], [`plot`], [`animation`], [`program`] | running it: saving and loading a trained agent; learning-curve plots; an episode as an animated picture; the programs |
+//! | 14 | (book only) | performance: where the time goes |
 //!
-//! The `pendulum` program (`src/bin/pendulum/`) trains, evaluates and replays agents.
+//! The `pendulum` program (`src/bin/pendulum.rs`, all of it in [`program`]) trains, evaluates
+//! and replays agents.
 
 pub mod adam;
+pub mod animation;
 pub mod autodiff;
 pub mod cartpole;
 pub mod checkpoint;
+pub mod config;
 pub mod distributions;
 pub mod env;
+pub mod evaluate;
 pub mod gae;
 pub mod init;
 pub mod loss;
@@ -39,6 +44,7 @@ pub mod nn;
 pub mod pendulum;
 pub mod plot;
 pub mod ppo;
+pub mod program;
 pub mod tensor;
 
 pub use adam::Adam;

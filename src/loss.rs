@@ -56,6 +56,67 @@ pub fn clipped_surrogate(
 }
 // ANCHOR_END: surrogate
 
+// ANCHOR: objective
+/// What the actor maximizes, from the probability ratio `r` and the advantage `Â` of each
+/// sample. The clipped surrogate is PPO's; the others are the variants the book measures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Objective {
+    /// `E[min(r·Â, clip(r, 1 − ε, 1 + ε)·Â)]`: flat once the ratio has moved past `1 ± ε` in
+    /// the direction the advantage rewards (chapter 9).
+    Clipped,
+    /// Simple Policy Optimization (Xie et al., 2024): `E[r·Â − |Â|·(r − 1)²/(2ε)]`. A
+    /// quadratic penalty in place of the clip: its gradient in `r` is `Â − |Â|(r − 1)/ε`,
+    /// which pulls the ratio back toward `1 ± ε` instead of going to zero there.
+    Spo,
+    /// `E[r·Â] − β·KL(π_old, π)`, the PPO paper's penalty, with the KL estimated per sample as
+    /// `(r − 1) − ln r` (never negative; its expected gradient is the KL's).
+    KlPenalty,
+    /// `E[r·Â]` alone: no clip and no penalty, the ablation that shows why PPO has them.
+    Unclipped,
+}
+
+/// The policy objective `objective`, negated to be a loss, from the same inputs as
+/// [`clipped_surrogate`]; `kl_coef` is the penalty's β (read by [`Objective::KlPenalty`] only).
+///
+/// # Panics
+/// If the three inputs do not share one shape.
+pub fn policy_objective(
+    tape: &mut Tape,
+    objective: Objective,
+    new_log_prob: Var,
+    old_log_prob: Var,
+    advantages: Var,
+    clip_epsilon: f32,
+    kl_coef: f32,
+) -> Surrogate {
+    if objective == Objective::Clipped {
+        return clipped_surrogate(tape, new_log_prob, old_log_prob, advantages, clip_epsilon);
+    }
+    let log_ratio = tape.sub(new_log_prob, old_log_prob);
+    let ratio = tape.exp(log_ratio);
+    let weighted = tape.mul(ratio, advantages);
+    let per_sample = match objective {
+        Objective::Spo => {
+            let moved = tape.add_scalar(ratio, -1.0);
+            let squared = tape.square(moved);
+            let size = tape.abs(advantages);
+            let penalty = tape.mul(size, squared);
+            let penalty = tape.mul_scalar(penalty, 1.0 / (2.0 * clip_epsilon));
+            tape.sub(weighted, penalty)
+        }
+        Objective::KlPenalty => {
+            let moved = tape.add_scalar(ratio, -1.0);
+            let kl = tape.sub(moved, log_ratio);
+            let penalty = tape.mul_scalar(kl, kl_coef);
+            tape.sub(weighted, penalty)
+        }
+        Objective::Unclipped | Objective::Clipped => weighted,
+    };
+    let objective = tape.mean(per_sample);
+    Surrogate { loss: tape.neg(objective), ratio, log_ratio }
+}
+// ANCHOR_END: objective
+
 // ANCHOR: actor_loss
 /// The actor's loss: the clipped surrogate minus an entropy bonus.
 #[derive(Clone, Copy, Debug)]
@@ -81,6 +142,17 @@ pub fn actor_loss(
     entropy_coef: f32,
 ) -> ActorLoss {
     let surrogate = clipped_surrogate(tape, new_log_prob, old_log_prob, advantages, clip_epsilon);
+    with_entropy_bonus(tape, surrogate, entropy, entropy_coef)
+}
+
+/// The policy loss `surrogate` (any [`Objective`]'s) minus `entropy_coef` times the mean of
+/// `entropy`.
+pub fn with_entropy_bonus(
+    tape: &mut Tape,
+    surrogate: Surrogate,
+    entropy: Var,
+    entropy_coef: f32,
+) -> ActorLoss {
     let entropy = tape.mean(entropy);
     let bonus = tape.mul_scalar(entropy, entropy_coef);
     let total = tape.sub(surrogate.loss, bonus);
@@ -92,9 +164,10 @@ pub fn actor_loss(
 /// The critic's loss: mean squared error between its values and the returns,
 /// `mean((V(s) − R)²)`.
 ///
-/// With `clip = Some((old_values, ε))`, the clipped variant one of the documents uses: the
-/// new value may move at most `ε` from the value at collection time, and the loss takes the
-/// larger (more pessimistic) of the clipped and unclipped errors,
+/// With `clip = Some((old_values, ε))`, the clipped variant that OpenAI's baselines, CleanRL
+/// and the from-scratch JAX write-up use: the new value may move at most `ε` from the value at
+/// collection time, and the loss takes the larger (more pessimistic) of the clipped and
+/// unclipped errors,
 /// `mean(max((V − R)², (V_old + clip(V − V_old, −ε, ε) − R)²))`.
 ///
 /// # Panics

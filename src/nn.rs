@@ -331,6 +331,10 @@ impl Linear {
                 weight: orthogonal(inputs, outputs, gain, rng),
                 bias: Tensor::zeros(&[outputs]),
             },
+            LayerInit::Zeros => Linear {
+                weight: Tensor::zeros(&[inputs, outputs]),
+                bias: Tensor::zeros(&[outputs]),
+            },
         }
     }
 

@@ -1,4 +1,4 @@
-//! Chapter 12 (part): a small SVG writer for learning curves.
+//! Chapter 13 (part): a small SVG writer for learning curves.
 //!
 //! A [`LinePlot`] is a few named series of `(x, y)` points and a few labelled horizontal
 //! reference lines; [`LinePlot::to_svg`] draws them with axes, ticks at round numbers, axis
@@ -77,6 +77,11 @@ const TARGET_TICKS: usize = 6;
 impl LinePlot {
     /// The chart as a complete SVG document.
     pub fn to_svg(&self) -> String {
+        stack(std::slice::from_ref(self))
+    }
+
+    /// The chart's elements, drawn on the canvas `WIDTH` × `HEIGHT` starting at the origin.
+    fn write_chart(&self, svg: &mut String) {
         let finite = |&(x, y): &(f64, f64)| x.is_finite() && y.is_finite();
         let points = || self.series.iter().flat_map(|s| s.points.iter().copied()).filter(finite);
         let xs = range(points().map(|(x, _)| x));
@@ -90,11 +95,6 @@ impl LinePlot {
         let x_ticks = nice_ticks(frame.x.0, frame.x.1, TARGET_TICKS);
         let y_ticks = nice_ticks(frame.y.0, frame.y.1, TARGET_TICKS);
 
-        let mut svg = String::new();
-        let _ = writeln!(
-            svg,
-            r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" font-family="sans-serif" font-size="12">"#
-        );
         let _ = writeln!(svg, r#"<rect width="{WIDTH}" height="{HEIGHT}" fill="white"/>"#);
         let _ = writeln!(
             svg,
@@ -102,14 +102,12 @@ impl LinePlot {
             WIDTH / 2.0,
             escape(&self.title)
         );
-        self.write_axes(&mut svg, &frame, &x_ticks, &y_ticks);
-        self.write_hlines(&mut svg, &frame);
+        self.write_axes(svg, &frame, &x_ticks, &y_ticks);
+        self.write_hlines(svg, &frame);
         for series in &self.series {
-            write_series(&mut svg, &frame, series);
+            write_series(svg, &frame, series);
         }
-        self.write_legend(&mut svg, &legend);
-        svg.push_str("</svg>\n");
-        svg
+        self.write_legend(svg, &legend);
     }
 
     fn write_axes(&self, svg: &mut String, frame: &Frame, x_ticks: &Ticks, y_ticks: &Ticks) {
@@ -228,6 +226,29 @@ impl LinePlot {
             );
         }
     }
+}
+
+/// Several charts one above the other, sharing nothing but the document: each is drawn as
+/// [`LinePlot::to_svg`] would draw it, moved down by the heights of the ones before. For a
+/// figure whose panels have different units (densities above, their ratio below).
+pub fn stack(plots: &[LinePlot]) -> String {
+    let height = HEIGHT * plots.len().max(1) as f64;
+    let mut svg = String::new();
+    let _ = writeln!(
+        svg,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" viewBox="0 0 {WIDTH} {height}" font-family="sans-serif" font-size="12">"#
+    );
+    for (k, plot) in plots.iter().enumerate() {
+        if k == 0 {
+            plot.write_chart(&mut svg);
+        } else {
+            let _ = writeln!(svg, r#"<g transform="translate(0 {:.1})">"#, HEIGHT * k as f64);
+            plot.write_chart(&mut svg);
+            svg.push_str("</g>\n");
+        }
+    }
+    svg.push_str("</svg>\n");
+    svg
 }
 
 /// Data coordinates to canvas coordinates.

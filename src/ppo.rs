@@ -10,304 +10,27 @@
 //!    to the returns and improve the actor with the clipped objective, each with its own Adam;
 //! 4. **discard**: the data was collected by a policy that no longer exists; clear it.
 //!
-//! Every hyperparameter lives in one [`Config`], with two presets: [`Config::seed`], the
-//! documents' table, and [`Config::default`], what the `pendulum` program runs.
+//! Every hyperparameter lives in one [`Config`] (in [`crate::config`]); evaluation of a trained
+//! policy is in [`crate::evaluate`]. Both are re-exported here.
 
 use crate::adam::{Adam, clip_grad_norm};
 use crate::autodiff::{Tape, Var};
-use crate::distributions::{Distribution, Randomness, normal::Normal};
-use crate::env::{Action, ActionSpace, Env, VecEnv};
+use crate::distributions::{Distribution, Randomness};
+use crate::env::{Env, VecEnv};
 use crate::gae::{GaeParams, RolloutBuffer, TimeLimit, Transition, normalize};
 use crate::loss::{actor_loss, explained_variance, log_ratio_stats, value_loss};
-use crate::nn::{
-    Activation, Actor, ActorConfig, Critic, CriticConfig, Init, PolicyHead, StdParam, Workspace,
-};
+use crate::nn::{Actor, Critic, Workspace};
 use crate::tensor::Tensor;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use std::fmt;
 use std::time::Instant;
 
-// ANCHOR: config
-/// Every hyperparameter of a training run.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Config {
-    /// Environment steps to train for, summed over all environments (rounded up to whole
-    /// rollouts).
-    pub total_timesteps: usize,
-    /// Environments stepped together during collection.
-    pub num_envs: usize,
-    /// Steps collected from each environment per rollout (N).
-    pub rollout_steps: usize,
-    /// Passes over each rollout during learning (K).
-    pub epochs: usize,
-    /// Transitions per gradient step.
-    pub minibatch_size: usize,
-    /// Discount factor γ.
-    pub gamma: f32,
-    /// GAE's λ: 0 trusts the critic (low variance, biased), 1 trusts the returns.
-    pub gae_lambda: f32,
-    /// Clip range ε of the probability ratio.
-    pub clip_epsilon: f32,
-    /// Adam's learning rate for the actor.
-    pub actor_learning_rate: f32,
-    /// Adam's learning rate for the critic.
-    pub critic_learning_rate: f32,
-    /// Decay both learning rates linearly over `anneal_horizon`: update `u` of the horizon's
-    /// `U` uses `1 − (u − 1)/U` times the configured rate, so the last one still uses `1/U`
-    /// of it (see [`Config::learning_rate_fraction`]).
-    pub anneal_learning_rate: bool,
-    /// The environment steps annealing takes; a run longer than that goes on at `1/U` of the
-    /// configured rates. `None`: the whole run, as CleanRL does, so that the rate at a given
-    /// step depends on how long the run is going to be.
-    pub anneal_horizon: Option<usize>,
-    /// Weight α of the entropy bonus.
-    pub entropy_coef: f32,
-    /// Global gradient-norm limit per network, or `None` for no clipping.
-    pub max_grad_norm: Option<f32>,
-    /// Clip range for the critic's values around their collection-time values, or `None`.
-    pub value_clip: Option<f32>,
-    /// Normalize advantages over each rollout to mean 0, standard deviation 1.
-    pub normalize_advantages: bool,
-    /// Whether a time-limit truncation is bootstrapped or treated as terminal.
-    pub time_limit: TimeLimit,
-    /// Factor applied to rewards before learning (not to the reported returns).
-    pub reward_scale: f32,
-    /// Width of the two hidden layers of both networks.
-    pub hidden_size: usize,
-    /// How the actor produces its standard deviation.
-    pub std_param: StdParam,
-    /// How the networks' weights are initialized.
-    pub init: Init,
-    /// Seed of the one random generator behind initialization, sampling and shuffling.
-    pub seed: u64,
-}
-// ANCHOR_END: config
-
-// ANCHOR: presets
-/// The budget both presets were designed for, in environment steps: their `total_timesteps`,
-/// and the horizon of their learning-rate schedule whatever the budget of a run.
-pub const PRESET_STEPS: usize = 100_000;
-
-impl Config {
-    /// The documents' hyperparameter table, exactly: 100,000 steps of one environment,
-    /// rollouts of 2048, 10 epochs of minibatches of 64, γ 0.99, λ 0.95, ε 0.2, learning
-    /// rates 3e-4 (actor) and 1e-3 (critic), the tanh·2 / softplus actor, time limits
-    /// treated as terminal as the documents' code does, nothing else. (It does not anneal; its
-    /// horizon matters only to a run that switches annealing on.)
-    pub fn seed() -> Config {
-        Config {
-            total_timesteps: PRESET_STEPS,
-            num_envs: 1,
-            rollout_steps: 2048,
-            epochs: 10,
-            minibatch_size: 64,
-            gamma: 0.99,
-            gae_lambda: 0.95,
-            clip_epsilon: 0.2,
-            actor_learning_rate: 3e-4,
-            critic_learning_rate: 1e-3,
-            anneal_learning_rate: false,
-            anneal_horizon: Some(PRESET_STEPS),
-            entropy_coef: 0.0,
-            max_grad_norm: None,
-            value_clip: None,
-            normalize_advantages: true,
-            time_limit: TimeLimit::AsTerminal,
-            reward_scale: 1.0,
-            hidden_size: 64,
-            std_param: StdParam::Softplus,
-            init: Init::PyTorchDefault,
-            seed: 1,
-        }
-    }
-}
-
-impl Default for Config {
-    /// What the `pendulum` program runs: chosen by experiment to solve Pendulum within the
-    /// same 100,000 steps (the results chapter shows the search and the per-seed table). Its
-    /// learning rates anneal over those 100,000 steps whatever the budget: a shorter run is
-    /// the start of the 100,000-step run, a longer one continues it at a small rate.
-    fn default() -> Config {
-        Config {
-            total_timesteps: PRESET_STEPS,
-            num_envs: 8,
-            rollout_steps: 256,
-            epochs: 10,
-            minibatch_size: 256,
-            gamma: 0.95,
-            gae_lambda: 0.95,
-            clip_epsilon: 0.2,
-            actor_learning_rate: 1e-3,
-            critic_learning_rate: 1e-3,
-            anneal_learning_rate: true,
-            anneal_horizon: Some(PRESET_STEPS),
-            entropy_coef: 0.0,
-            max_grad_norm: Some(0.5),
-            value_clip: None,
-            normalize_advantages: true,
-            time_limit: TimeLimit::Bootstrap,
-            reward_scale: 0.1,
-            hidden_size: 64,
-            std_param: StdParam::LogStd { init: 0.0, clamp: Some((-20.0, 2.0)) },
-            init: Init::Orthogonal,
-            seed: 1,
-        }
-    }
-}
-// ANCHOR_END: presets
-
-impl Config {
-    /// Transitions per rollout, over all environments.
-    pub fn batch_size(&self) -> usize {
-        self.num_envs * self.rollout_steps
-    }
-
-    /// Number of collect–learn iterations: enough rollouts to cover `total_timesteps`.
-    pub fn updates(&self) -> usize {
-        self.total_timesteps.div_ceil(self.batch_size()).max(1)
-    }
-
-    // ANCHOR: schedule
-    /// The factor on both configured learning rates during update `update` (1-based): 1
-    /// without annealing; with it, `1 − (u − 1)/U` on update `u` of the `U` updates of the
-    /// horizon (`anneal_horizon` steps, or the whole run), then `1/U`, the horizon's last rate.
-    pub fn learning_rate_fraction(&self, update: usize) -> f32 {
-        if !self.anneal_learning_rate {
-            return 1.0;
-        }
-        let horizon = match self.anneal_horizon {
-            Some(steps) => steps.div_ceil(self.batch_size()).max(1),
-            None => self.updates(),
-        };
-        if update > horizon {
-            1.0 / horizon as f32
-        } else {
-            1.0 - update.saturating_sub(1) as f32 / horizon as f32
-        }
-    }
-    // ANCHOR_END: schedule
-
-    /// Checks that the values make sense together; the message names the field.
-    ///
-    /// # Errors
-    /// A one-line description of the first problem found.
-    pub fn validate(&self) -> Result<(), String> {
-        let positive = [
-            ("total_timesteps", self.total_timesteps),
-            ("num_envs", self.num_envs),
-            ("rollout_steps", self.rollout_steps),
-            ("epochs", self.epochs),
-            ("minibatch_size", self.minibatch_size),
-            ("hidden_size", self.hidden_size),
-        ];
-        for (name, value) in positive {
-            if value == 0 {
-                return Err(format!("{name} must be at least 1"));
-            }
-        }
-        if self.minibatch_size > self.batch_size() {
-            return Err(format!(
-                "minibatch_size {} is larger than a rollout of {} transitions (num_envs × rollout_steps)",
-                self.minibatch_size,
-                self.batch_size()
-            ));
-        }
-        for (name, value) in [("gamma", self.gamma), ("gae_lambda", self.gae_lambda)] {
-            if !(0.0..=1.0).contains(&value) {
-                return Err(format!("{name} must be in [0, 1], got {value}"));
-            }
-        }
-        let rates = [
-            ("actor_learning_rate", self.actor_learning_rate),
-            ("critic_learning_rate", self.critic_learning_rate),
-            ("clip_epsilon", self.clip_epsilon),
-            ("reward_scale", self.reward_scale),
-        ];
-        for (name, value) in rates {
-            if !(value > 0.0 && value.is_finite()) {
-                return Err(format!("{name} must be a positive number, got {value}"));
-            }
-        }
-        if self.anneal_horizon == Some(0) {
-            return Err("anneal_horizon must be at least 1 step".into());
-        }
-        if !(self.entropy_coef >= 0.0 && self.entropy_coef.is_finite()) {
-            return Err(format!(
-                "entropy_coef must be zero or positive, got {}",
-                self.entropy_coef
-            ));
-        }
-        match self.std_param {
-            StdParam::LogStd { init, clamp } => validate_log_std(init, clamp)?,
-            // A head's log σ can be anything its weights make it: the clamp alone bounds it.
-            StdParam::LogStdHead { clamp } => validate_log_std(clamp.0, Some(clamp))?,
-            StdParam::Softplus => {}
-        }
-        for (name, limit) in
-            [("max_grad_norm", self.max_grad_norm), ("value_clip", self.value_clip)]
-        {
-            if let Some(value) = limit
-                && !(value > 0.0 && value.is_finite())
-            {
-                return Err(format!("{name} must be a positive number, got {value}"));
-            }
-        }
-        Ok(())
-    }
-
-    fn actor_config(&self, obs_size: usize, action_size: usize, action_scale: f32) -> ActorConfig {
-        ActorConfig {
-            obs_size,
-            action_size,
-            hidden: vec![self.hidden_size; 2],
-            activation: Activation::Relu,
-            std: self.std_param,
-            init: self.init,
-            action_scale,
-            head: PolicyHead::Gaussian { squash_mean: true },
-        }
-    }
-
-    fn critic_config(&self, obs_size: usize) -> CriticConfig {
-        CriticConfig {
-            obs_size,
-            hidden: vec![self.hidden_size; 2],
-            activation: Activation::Relu,
-            init: self.init,
-        }
-    }
-}
-
-/// The range of log σ a state-independent σ may start in or be clamped to: σ from e⁻³⁰ ≈ 1e-13
-/// to e²⁰ ≈ 5e8. Outside it the numbers break before learning can do anything: σ = e⁸⁹ is
-/// infinite in `f32`, σ = e⁸⁸ overflows as soon as it multiplies a noise sample above 2, and
-/// σ below e⁻⁸⁷ is 0, where every log-density is infinite.
-pub const LOG_STD_RANGE: (f32, f32) = (-30.0, 20.0);
-
-/// The log σ a run starts from (`init` clamped, if a clamp is set) and the clamp itself must
-/// lie in [`LOG_STD_RANGE`]; the clamp must not be empty.
-fn validate_log_std(init: f32, clamp: Option<(f32, f32)>) -> Result<(), String> {
-    let (low, high) = LOG_STD_RANGE;
-    let inside = |x: f32| (low..=high).contains(&x);
-    if let Some((lo, hi)) = clamp {
-        if lo >= hi || lo.is_nan() || hi.is_nan() {
-            return Err(format!("std_param's log-std clamp {lo}:{hi} is empty"));
-        }
-        if !(inside(lo) && inside(hi)) {
-            return Err(format!(
-                "std_param's log-std clamp {lo}:{hi} must lie within {low}:{high} (σ from e^{low} to e^{high})"
-            ));
-        }
-    }
-    let start = clamp.map_or(init, |(lo, hi)| init.clamp(lo, hi));
-    if !(init.is_finite() && inside(start)) {
-        return Err(format!(
-            "std_param's log-std init {init} must be finite and start σ within e^{low} to e^{high}"
-        ));
-    }
-    Ok(())
-}
+pub use crate::config::{Config, DistributionKind, LOG_STD_RANGE, PRESET_STEPS};
+pub use crate::evaluate::{
+    EVAL_SEED_OFFSET, Evaluation, deterministic_distribution, evaluate, evaluate_with,
+    evaluation_seed,
+};
 
 /// Why training cannot go on: a number the run depends on stopped being finite. The networks
 /// are left as the failed update made them; a program that saved the previous update's
@@ -415,7 +138,8 @@ impl<E: Env> Trainer<E> {
     ///
     /// # Panics
     /// If the config is invalid (see [`Config::validate`]), the number of environments
-    /// differs from `config.num_envs`, or the environment's action bounds are not symmetric.
+    /// differs from `config.num_envs`, or the distribution does not fit the environments'
+    /// actions (see [`DistributionKind::over`]).
     pub fn new(config: Config, envs: Vec<E>) -> Trainer<E> {
         let rng = StdRng::seed_from_u64(config.seed);
         Trainer::with_randomness(config, envs, rng)
@@ -438,19 +162,16 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
             config.num_envs,
             "config.num_envs and the environments given differ"
         );
-        let envs = VecEnv::new(envs);
-        let (obs_size, action_size) = (envs.obs_size(), envs.action_width());
-        let ActionSpace::Continuous { low, high } = envs.action_space() else {
-            panic!("discrete actions are not supported yet")
-        };
-        let action_scale = high[0];
-        assert_eq!(low[0], -action_scale, "symmetric action bounds expected");
-        let actor_config = config.actor_config(obs_size, action_size, action_scale);
-        let actor = Actor::new(&actor_config, rng.generator());
+        let mut envs = VecEnv::new(envs);
+        if config.time_limit == TimeLimit::Ignore {
+            envs.ignore_time_limits();
+        }
+        let (obs_size, space) = (envs.obs_size(), envs.action_space());
+        let distribution = config.distribution.over(space).unwrap_or_else(|e| panic!("{e}"));
+        let actor = Actor::new(&config.actor_config(obs_size, space), rng.generator());
         let critic = Critic::new(&config.critic_config(obs_size), rng.generator());
-        let distribution = Box::new(Normal { dims: action_size });
-        let buffer =
-            RolloutBuffer::new(config.rollout_steps, config.num_envs, obs_size, action_size);
+        let width = distribution.sample_width();
+        let buffer = RolloutBuffer::new(config.rollout_steps, config.num_envs, obs_size, width);
         Trainer {
             actor_optimizer: Adam::new(config.actor_learning_rate),
             critic_optimizer: Adam::new(config.critic_learning_rate),
@@ -837,99 +558,3 @@ fn apply_gradients(
     optimizer.step(&mut params, &grad_refs);
 }
 // ANCHOR_END: apply_gradients
-
-// ANCHOR: evaluate
-/// Evaluation episodes start from a generator seeded with the training seed plus this
-/// offset: a stream of initial states disjoint from anything training drew.
-pub const EVAL_SEED_OFFSET: u64 = 1_000_000_007;
-
-/// The seed of the evaluation of a run trained with `seed`.
-pub fn evaluation_seed(seed: u64) -> u64 {
-    seed.wrapping_add(EVAL_SEED_OFFSET)
-}
-
-/// The result of evaluating a policy.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Evaluation {
-    /// Return of each episode.
-    pub returns: Vec<f64>,
-    /// Mean return.
-    pub mean: f64,
-    /// Standard deviation of the returns (population, as NumPy's `std`).
-    pub std: f64,
-}
-
-/// Runs one episode in each of `envs` with the deterministic policy (the distribution's most
-/// likely action: the mean of a Normal, the likeliest choice of a Categorical), all episodes in
-/// lockstep as one batch, from initial states drawn with `seed`. The distribution is the one
-/// the actor's head parametrizes over the environments' action space.
-///
-/// # Panics
-/// If `envs` is empty, or the actor does not fit the environments.
-pub fn evaluate<E: Env>(actor: &Actor, envs: Vec<E>, seed: u64) -> Evaluation {
-    assert!(!envs.is_empty(), "evaluate needs at least one environment");
-    let distribution = deterministic_distribution(actor, envs[0].action_space());
-    evaluate_with(actor, &*distribution, envs, seed)
-}
-
-/// [`evaluate`] with the distribution given.
-///
-/// # Panics
-/// If `envs` is empty.
-pub fn evaluate_with<E: Env>(
-    actor: &Actor,
-    distribution: &dyn Distribution,
-    envs: Vec<E>,
-    seed: u64,
-) -> Evaluation {
-    let mut rng = StdRng::seed_from_u64(seed);
-    let mut envs = envs;
-    let count = envs.len();
-    assert!(count > 0, "evaluate needs at least one environment");
-    let (obs_size, width) = (envs[0].obs_size(), distribution.sample_width());
-    let mut observations = Vec::with_capacity(count * obs_size);
-    for env in &mut envs {
-        observations.extend_from_slice(env.reset(&mut rng).as_ref());
-    }
-    let [w1, w2] = actor.output_widths();
-    let mut outputs = [vec![0.0; count * w1], vec![0.0; count * w2]];
-    let (mut sample, mut action) = (vec![0.0; width], vec![0.0; width]);
-    let mut workspace = Workspace::new();
-    let mut returns = vec![0.0f64; count];
-    let mut running = vec![true; count];
-    while running.iter().any(|&r| r) {
-        let [first, second] = &mut outputs;
-        actor.forward(&observations, &mut workspace, first, second);
-        let episodes = returns.iter_mut().zip(running.iter_mut());
-        for (i, ((env, obs), (total, alive))) in
-            envs.iter_mut().zip(observations.chunks_exact_mut(obs_size)).zip(episodes).enumerate()
-        {
-            if *alive {
-                let params = [&first[i * w1..][..w1], &second[i * w2..][..w2]];
-                distribution.mode(&params, &mut sample);
-                distribution.to_action(&sample, &mut action);
-                let step = env.step(E::Action::from_row(&action));
-                *total += step.reward;
-                obs.copy_from_slice(step.obs.as_ref());
-                *alive = !(step.terminated || step.truncated);
-            }
-        }
-    }
-    let n = count as f64;
-    let mean_return = returns.iter().sum::<f64>() / n;
-    let variance = returns.iter().map(|r| (r - mean_return).powi(2)).sum::<f64>() / n;
-    Evaluation { mean: mean_return, std: variance.sqrt(), returns }
-}
-
-/// The distribution whose most likely action is the deterministic policy of `actor` over
-/// `space`: the head alone decides it.
-fn deterministic_distribution(actor: &Actor, space: ActionSpace<'_>) -> Box<dyn Distribution> {
-    let c = actor.config();
-    match (c.head, space) {
-        (PolicyHead::Gaussian { squash_mean: true }, ActionSpace::Continuous { .. }) => {
-            Box::new(Normal { dims: c.action_size })
-        }
-        (head, space) => panic!("an actor with a {head:?} head does not fit actions {space:?}"),
-    }
-}
-// ANCHOR_END: evaluate

@@ -410,3 +410,77 @@ fn a_cleared_tape_reuses_its_buffers_for_the_next_grad_step() {
         assert_eq!(tape.buffer_bytes(), bytes, "no buffer grew or was given back");
     }
 }
+
+#[test]
+fn the_tape_tells_what_it_recorded_in_order() {
+    // y = tanh(x·w) + b, then (y − t)², summed: the nodes come out in the order recorded, each
+    // with its operation and inputs, and only those depending on w or b need a gradient.
+    let mut tape = Tape::new();
+    let x = tape.constant(&Tensor::from_vec(&[1, 2], vec![0.5, -1.0]));
+    let w = tape.param(&Tensor::from_vec(&[2, 1], vec![0.3, 0.7]));
+    let xw = tape.matmul(x, w);
+    let h = tape.tanh(xw);
+    let b = tape.param(&Tensor::from_vec(&[1, 1], vec![0.1]));
+    let y = tape.add(h, b);
+    let t = tape.constant(&Tensor::from_vec(&[1, 1], vec![1.0]));
+    let e = tape.sub(y, t);
+    let e2 = tape.square(e);
+    let loss = tape.sum(e2);
+    let vars: Vec<Var> = tape.vars().collect();
+    assert_eq!(vars, [x, w, xw, h, b, y, t, e, e2, loss]);
+    assert_eq!(vars.iter().map(|v| v.index()).collect::<Vec<_>>(), (0..10).collect::<Vec<_>>());
+    assert_eq!(tape.recorded(x), (None, vec![], false));
+    assert_eq!(tape.recorded(w), (None, vec![], true));
+    assert_eq!(tape.recorded(xw), (Some("matmul"), vec![x, w], true));
+    assert_eq!(tape.recorded(h), (Some("tanh"), vec![xw], true));
+    assert_eq!(tape.recorded(y), (Some("add"), vec![h, b], true));
+    assert_eq!(tape.recorded(t), (None, vec![], false));
+    assert_eq!(tape.recorded(e), (Some("sub"), vec![y, t], true));
+    assert_eq!(tape.recorded(loss), (Some("sum"), vec![e2], true));
+    tape.clear();
+    assert_eq!(tape.vars().count(), 0);
+}
+
+// ANCHOR: tanh_accuracy
+/// The crate's `tanh` against `f64::tanh`: within half a unit in the last place of `f32`
+/// (plus the 10⁻¹² relative of its `f64` arithmetic, which can tip a value lying within that
+/// of a halfway point) at 5·10⁷ arguments spread over every binade from 2⁻¹³⁰ to 2⁷
+/// (beyond, the answer is ±1), both signs; and it keeps the special values.
+#[test]
+fn tanh_is_correctly_rounded_to_half_an_ulp() {
+    let ulp = |y: f32| {
+        let up = f32::from_bits(y.abs().to_bits() + 1);
+        f64::from(up) - f64::from(y.abs())
+    };
+    let mut worst = 0.0f64;
+    // Every 43rd bit pattern from 2⁻¹³⁰ (a subnormal) up to 128.
+    let (start, end) = (0x0000_0010u32, 128.0f32.to_bits());
+    for bits in (start..end).step_by(43) {
+        for x in [f32::from_bits(bits), -f32::from_bits(bits)] {
+            let exact = f64::from(x).tanh();
+            let error = (f64::from(ppo::autodiff::tanh(x)) - exact).abs() / ulp(exact as f32);
+            worst = worst.max(error);
+        }
+    }
+    assert!(worst <= 0.5 + 1e-4, "worst error {worst} ulps");
+    assert_eq!(ppo::autodiff::tanh(0.0).to_bits(), 0.0f32.to_bits());
+    assert_eq!(ppo::autodiff::tanh(-0.0).to_bits(), (-0.0f32).to_bits());
+    assert_eq!(ppo::autodiff::tanh(f32::INFINITY), 1.0);
+    assert_eq!(ppo::autodiff::tanh(f32::NEG_INFINITY), -1.0);
+    assert!(ppo::autodiff::tanh(f32::NAN).is_nan());
+}
+// ANCHOR_END: tanh_accuracy
+
+#[test]
+fn abs_grad_away_from_zero_and_its_subgradient_at_zero() {
+    // Values at least 0.05 from the kink, of both signs.
+    let draw = |s: &[usize], r: &mut StdRng| uniform(s, 0.05, 2.0, true, r);
+    check_unary("abs", draw, |t, x| t.abs(x));
+    let mut tape = Tape::new();
+    let x = tape.param(&Tensor::from_vec(&[3], vec![-1.5, 0.0, 2.0]));
+    let y = tape.abs(x);
+    assert_eq!(tape.value(y).data(), [1.5, 0.0, 2.0]);
+    let loss = tape.sum(y);
+    tape.backward(loss);
+    assert_eq!(tape.grad(x).data(), [-1.0, 0.0, 1.0], "sign(x), and 0 at the kink as PyTorch");
+}

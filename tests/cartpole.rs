@@ -9,8 +9,8 @@ mod common;
 
 use common::{Array, Fixture};
 use ppo::CartPole;
-use ppo::cartpole::InvalidAction;
 use ppo::Step;
+use ppo::cartpole::InvalidAction;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 

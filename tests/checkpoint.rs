@@ -3,7 +3,9 @@
 //! and every truncation and every corrupted byte is caught and named, never a panic.
 
 use ppo::Pendulum;
-use ppo::checkpoint::{self, FORMAT_VERSION, MAGIC, Problem, Progress, decode, encode, fnv1a};
+use ppo::checkpoint::{
+    self, FORMAT_VERSION, MAGIC, Problem, Progress, decode, encode, fnv1a, size_limit,
+};
 use ppo::nn::{Actor, ActorConfig, Critic, CriticConfig, StdParam};
 use ppo::ppo::{Config, Trainer};
 use rand::SeedableRng;
@@ -35,6 +37,9 @@ fn bytes_of(trainer: &Trainer<Pendulum>) -> Vec<u8> {
     encode(trainer.config(), trainer.actor(), trainer.critic(), progress)
 }
 
+/// What the program allows: networks up to 4096 wide, for the pendulum's sizes.
+const LIMIT: u64 = 4 * 33_607_683 + 4096;
+
 fn temp_path(name: &str) -> PathBuf {
     std::env::temp_dir().join(format!("ppo-checkpoint-{}-{name}", std::process::id()))
 }
@@ -62,18 +67,24 @@ fn both_presets_round_trip_bit_for_bit() {
 #[test]
 fn the_bytes_are_laid_out_as_documented() {
     let trainer = trained(small(Config::default()));
-    let bytes = bytes_of(&trainer);
+    let progress = Progress { update: 1, timesteps: 128 };
+    let (config, actor, critic) = (trainer.config(), trainer.actor(), trainer.critic());
+    let bytes = checkpoint::encode_for("Pendulum-v1", config, actor, critic, progress);
     assert_eq!(bytes[..8], MAGIC);
     assert_eq!(bytes[8..12], FORMAT_VERSION.to_le_bytes());
+    assert_eq!(FORMAT_VERSION, 2);
     assert_eq!(bytes[12..20], (bytes.len() as u64).to_le_bytes());
     assert_eq!(bytes[20..28], 1u64.to_le_bytes(), "update");
     assert_eq!(bytes[28..36], 128u64.to_le_bytes(), "timesteps");
-    assert_eq!(bytes[36..44], 256u64.to_le_bytes(), "config.total_timesteps");
+    assert_eq!(bytes[36..40], 11u32.to_le_bytes(), "the environment's name: its length");
+    assert_eq!(&bytes[40..51], b"Pendulum-v1");
+    assert_eq!(bytes[51..59], 256u64.to_le_bytes(), "config.total_timesteps");
     let (body, checksum) = bytes.split_at(bytes.len() - 8);
     assert_eq!(checksum, fnv1a(body).to_le_bytes());
-    // Header 20, progress 16, config 40 + 20 + 1 + 4 + 5 + 5 + 1 + 1 + 4 + 8 + 1 + 4 + 9 + 1
-    // + 8 = 112, sizes 4 + 4 + 4 + 1 + 4 + 2·4 (actor) and 4 + 1 + 4 + 2·4 (critic) = 42,
-    // tensors: a count each, then per tensor a name and shape, then the values.
+    assert_eq!(decode(&bytes).unwrap().env, "Pendulum-v1");
+    // Header 20, progress 16, the name 4 + 11, config 40 + 20 + 1 + 4 + 5 + 5 + 1 + 1 + 4 + 8
+    // + 1 + 1 + 1 + 4 + 9 + 1 + 8 = 114, sizes 4 + 4 + 4 + 1 + 4 + 2·4 (actor) and 4 + 1 + 4 + 2·4
+    // (critic) = 42, tensors: a count each, then per tensor a name and shape, then the values.
     let tensors: usize = [trainer.actor().parameter_names(), trainer.critic().parameter_names()]
         .iter()
         .zip([trainer.actor().parameters(), trainer.critic().parameters()])
@@ -85,9 +96,9 @@ fn the_bytes_are_laid_out_as_documented() {
                 .sum::<usize>()
         })
         .sum();
-    assert_eq!(bytes.len(), 20 + 16 + 112 + 42 + tensors + 8);
+    assert_eq!(bytes.len(), 20 + 16 + 15 + 114 + 42 + tensors + 8);
     // Nothing depends on the time or the machine.
-    assert_eq!(bytes, bytes_of(&trainer));
+    assert_eq!(bytes, checkpoint::encode_for("Pendulum-v1", config, actor, critic, progress));
 }
 
 #[test]
@@ -105,19 +116,140 @@ fn every_truncation_is_reported_as_such() {
 #[test]
 fn every_corrupted_byte_is_caught_and_named() {
     let bytes = bytes_of(&trained(small(Config::default())));
+    let len = bytes.len() as u64;
     for at in 0..bytes.len() {
-        let mut corrupted = bytes.clone();
-        corrupted[at] ^= 0x10;
-        let result = decode(&corrupted);
-        let expected = match at {
-            0..8 => matches!(result, Err(Problem::NotACheckpoint)),
-            8..12 => matches!(result, Err(Problem::Version { .. })),
-            // A corrupted length claims more bytes than there are, or fewer.
-            12..20 => matches!(result, Err(Problem::Truncated { .. } | Problem::TooLong { .. })),
-            _ => matches!(result, Err(Problem::Checksum)),
-        };
-        assert!(expected, "byte {at} flipped: {result:?}");
+        for bit in 0..8 {
+            let mut corrupted = bytes.clone();
+            corrupted[at] ^= 1 << bit;
+            let result = decode(&corrupted);
+            let expected = match at {
+                0..8 => matches!(result, Err(Problem::NotACheckpoint)),
+                8..12 => matches!(result, Err(Problem::Version { .. })),
+                // The file is complete: the length field alone is wrong, and the checksum,
+                // which covers it, proves that the rest is intact.
+                12..20 => matches!(result, Err(Problem::LengthField { found, .. }) if found == len),
+                _ => matches!(result, Err(Problem::Checksum)),
+            };
+            assert!(expected, "byte {at} bit {bit} flipped: {result:?}");
+        }
     }
+}
+
+#[test]
+fn a_truncated_file_with_a_damaged_length_is_still_truncated() {
+    let bytes = bytes_of(&trained(small(Config::default())));
+    // Cut short, and the length field flipped too: no length makes the checksum match, so
+    // this is not a whole file with one bad field.
+    let mut cut = bytes[..bytes.len() - 40].to_vec();
+    cut[13] ^= 0x40;
+    assert!(matches!(decode(&cut), Err(Problem::Truncated { .. })), "{:?}", decode(&cut));
+    let mut long = bytes.clone();
+    long.extend_from_slice(b"appended");
+    let found = long.len() as u64;
+    let expected = bytes.len() as u64;
+    assert!(
+        matches!(decode(&long), Err(Problem::TooLong { found: f, expected: e }) if f == found && e == expected)
+    );
+    // What the user reads for a flipped length field.
+    let path = temp_path("length.ckpt");
+    let mut flipped = bytes.clone();
+    flipped[14] ^= 0x01;
+    std::fs::write(&path, &flipped).unwrap();
+    let message = checkpoint::load(&path, LIMIT).unwrap_err().to_string();
+    std::fs::remove_file(&path).unwrap();
+    let says = expected ^ (1 << 16);
+    assert!(
+        message.contains(&format!(
+            "is corrupted: its length field says {says} bytes but the file has {expected}, which is complete"
+        )),
+        "{message}"
+    );
+}
+
+#[test]
+fn non_finite_parameters_are_refused_naming_the_network_the_tensor_and_the_index() {
+    let trainer = trained(small(Config::default()));
+    let mut critic = trainer.critic().clone();
+    // Critic tensors: trunk.0.weight [3, 8], trunk.0.bias, trunk.1.weight [8, 8], ...
+    critic.parameters_mut()[2].data_mut()[8 * 5 + 3] = f32::NAN;
+    let config = trainer.config();
+    let bytes = encode(config, trainer.actor(), &critic, Progress::default());
+    match decode(&bytes) {
+        Err(Problem::NonFinite { network, tensor, index, value }) => {
+            assert_eq!((network.as_str(), tensor.as_str()), ("critic", "trunk.1.weight"));
+            assert_eq!(index, [5, 3]);
+            assert!(value.is_nan());
+        }
+        other => panic!("{other:?}"),
+    }
+    let mut actor = trainer.actor().clone();
+    actor.parameters_mut()[0].data_mut()[1] = f32::NEG_INFINITY;
+    let bytes = encode(config, &actor, trainer.critic(), Progress::default());
+    let error =
+        checkpoint::CheckpointError { path: "x.ckpt".into(), problem: decode(&bytes).unwrap_err() };
+    assert_eq!(
+        error.to_string(),
+        "checkpoint x.ckpt: the actor's parameter trunk.0.weight is -inf at index [0, 1]; a \
+         trained network is finite, so the file was altered"
+    );
+}
+
+#[test]
+fn reading_is_bounded_by_the_largest_network() {
+    // The limit is an upper bound on real checkpoints, and close to them.
+    for std_param in [StdParam::Softplus, Config::default().std_param] {
+        let config = Config { std_param, ..small(Config::default()) };
+        let len = bytes_of(&trained(config)).len() as u64;
+        let limit = size_limit(3, 1, 8);
+        assert!(len <= limit && limit - len < 4096, "{len} bytes, limit {limit}");
+    }
+    assert_eq!(size_limit(3, 1, 4096), LIMIT);
+    // A stream that never ends is refused after reading the header.
+    #[cfg(unix)]
+    {
+        let message = checkpoint::load(std::path::Path::new("/dev/zero"), LIMIT).unwrap_err();
+        assert!(matches!(message.problem, Problem::NotACheckpoint), "{message}");
+    }
+    // A file larger than the limit with a valid header: refused from its size, unread.
+    let bytes = bytes_of(&trained(small(Config::default())));
+    let path = temp_path("huge.ckpt");
+    let file = std::fs::File::create(&path).unwrap();
+    file.set_len(LIMIT + 1).unwrap();
+    drop(file);
+    let mut start = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    std::io::Write::write_all(&mut start, &bytes[..20]).unwrap();
+    drop(start);
+    match checkpoint::load(&path, LIMIT).map_err(|e| e.problem) {
+        Err(Problem::TooLarge { found, limit }) => assert_eq!((found, limit), (LIMIT + 1, LIMIT)),
+        other => panic!("{other:?}"),
+    }
+    // The same through a limit smaller than the file, when the size is not known first.
+    std::fs::write(&path, &bytes).unwrap();
+    let small_limit = bytes.len() as u64 - 1;
+    match checkpoint::load(&path, small_limit).map_err(|e| e.problem) {
+        Err(Problem::TooLarge { limit, .. }) => assert_eq!(limit, small_limit),
+        other => panic!("{other:?}"),
+    }
+    assert!(checkpoint::load(&path, bytes.len() as u64).is_ok());
+    std::fs::remove_file(&path).unwrap();
+}
+
+#[test]
+fn zeroed_networks_have_the_shapes_of_initialized_ones() {
+    let mut rng = StdRng::seed_from_u64(5);
+    for std in [StdParam::Softplus, Config::default().std_param] {
+        let config = ActorConfig { std, hidden: vec![5, 7], ..ActorConfig::default() };
+        let (new, zeroed) = (Actor::new(&config, &mut rng), Actor::zeroed(&config));
+        assert_eq!(new.parameter_names(), zeroed.parameter_names());
+        let shapes =
+            |a: &Actor| a.parameters().iter().map(|p| p.shape().to_vec()).collect::<Vec<_>>();
+        assert_eq!(shapes(&new), shapes(&zeroed));
+        assert_eq!(zeroed.config(), &config);
+    }
+    let config = CriticConfig { hidden: vec![5, 7], ..CriticConfig::default() };
+    let zeroed = Critic::zeroed(&config);
+    assert!(zeroed.parameters().iter().all(|p| p.data().iter().all(|&x| x == 0.0)));
+    assert_eq!(zeroed.num_parameters(), Critic::new(&config, &mut rng).num_parameters());
 }
 
 #[test]
@@ -174,12 +306,12 @@ fn save_and_load_through_files_name_the_path() {
     let path = temp_path("policy.ckpt");
     let progress = Progress { update: 1, timesteps: 128 };
     checkpoint::save(&path, trainer.config(), trainer.actor(), trainer.critic(), progress).unwrap();
-    let loaded = checkpoint::load(&path).unwrap();
+    let loaded = checkpoint::load(&path, LIMIT).unwrap();
     assert_eq!(&loaded.actor, trainer.actor());
 
     let bytes = std::fs::read(&path).unwrap();
     std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
-    let message = checkpoint::load(&path).unwrap_err().to_string();
+    let message = checkpoint::load(&path, LIMIT).unwrap_err().to_string();
     assert_eq!(
         message,
         format!(
@@ -191,11 +323,11 @@ fn save_and_load_through_files_name_the_path() {
     );
     // Cut inside the header, before the length field: no length has been announced yet.
     std::fs::write(&path, &bytes[..4]).unwrap();
-    let message = checkpoint::load(&path).unwrap_err().to_string();
+    let message = checkpoint::load(&path, LIMIT).unwrap_err().to_string();
     let expected = "is truncated: 4 bytes, less than the 20-byte header";
     assert_eq!(message, format!("checkpoint {} {expected}", path.display()));
     std::fs::remove_file(&path).unwrap();
-    let message = checkpoint::load(&path).unwrap_err().to_string();
+    let message = checkpoint::load(&path, LIMIT).unwrap_err().to_string();
     assert!(message.starts_with(&format!("checkpoint {}: ", path.display())), "{message}");
 }
 
@@ -238,6 +370,8 @@ fn unusual() -> Config {
         time_limit: ppo::gae::TimeLimit::AsTerminal,
         reward_scale: 0.37,
         hidden_size: 8,
+        activation: ppo::nn::Activation::Tanh,
+        distribution: ppo::ppo::DistributionKind::TruncatedNormal,
         std_param: StdParam::LogStd { init: -0.3, clamp: Some((-4.5, 1.5)) },
         init: ppo::nn::Init::PyTorchDefault,
         seed: 987_654_321,
@@ -276,7 +410,7 @@ fn fields(config: &Config) -> Vec<(String, String)> {
 fn every_config_field_survives_the_round_trip() {
     let config = unusual();
     let defaults = fields(&Config::default());
-    assert_eq!(defaults.len(), 21, "{defaults:?}");
+    assert_eq!(defaults.len(), 23, "{defaults:?}");
     for ((name, value), (_, default)) in fields(&config).iter().zip(defaults) {
         assert_ne!(*value, default, "the unusual config must change {name}");
     }

@@ -7,97 +7,14 @@ use ppo::checkpoint::{self, Progress};
 use ppo::nn::{Actor, ActorConfig, Critic, CriticConfig};
 use ppo::ppo::Config;
 use rand::SeedableRng;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::path::Path;
 
-/// Two updates of 1024 steps: enough for every file to have real contents, fast to run.
-const SHORT: &[&str] = &[
-    "--total-timesteps",
-    "2048",
-    "--num-envs",
-    "8",
-    "--rollout-steps",
-    "128",
-    "--batch-size",
-    "256",
-];
+mod support;
 
-/// A directory of its own for each test, removed afterwards.
-struct TempDir(PathBuf);
+/// What `pendulum eval` allows a checkpoint: the networks of the widest `--hidden-size`.
+const LIMIT: u64 = 134_434_828;
 
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        static COUNT: AtomicUsize = AtomicUsize::new(0);
-        let n = COUNT.fetch_add(1, Ordering::Relaxed);
-        let dir =
-            std::env::temp_dir().join(format!("pendulum-cli-{}-{n}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-
-    fn entries(&self) -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(&self.0)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        names
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// Runs the binary in `dir` (so that a default run directory would land there).
-fn pendulum(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pendulum"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("the pendulum binary runs")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8(output.stdout.clone()).unwrap()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8(output.stderr.clone()).unwrap()
-}
-
-/// Trains a short run into `dir/name` and returns its directory.
-fn train(dir: &TempDir, name: &str, extra: &[&str]) -> (PathBuf, Output) {
-    let out = dir.path(name);
-    let mut args = SHORT.to_vec();
-    args.extend_from_slice(extra);
-    let out_arg = out.to_str().unwrap().to_string();
-    args.extend_from_slice(&["--out", &out_arg]);
-    let output = pendulum(&dir.0, &args);
-    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    (out, output)
-}
-
-/// `final eval: mean return X ± Y over N episodes`, with X and Y to one decimal.
-fn assert_final_line(line: &str, episodes: usize) {
-    let rest = line.strip_prefix("final eval: mean return ").unwrap_or_else(|| panic!("{line}"));
-    let (numbers, tail) = rest.split_once(" over ").unwrap_or_else(|| panic!("{line}"));
-    assert_eq!(tail, format!("{episodes} episodes"));
-    let (mean, std) = numbers.split_once(" ± ").unwrap_or_else(|| panic!("{line}"));
-    for x in [mean, std] {
-        let (_, decimals) = x.split_once('.').unwrap_or_else(|| panic!("{line}"));
-        assert_eq!(decimals.len(), 1, "{line}");
-        x.parse::<f64>().unwrap_or_else(|_| panic!("{line}"));
-    }
-}
+use support::{SHORT, TempDir, assert_final_line, pendulum, stderr, stdout, train};
 
 #[test]
 fn help_lists_the_options_and_version_prints_it() {
@@ -164,6 +81,14 @@ fn bad_input_is_one_line_status_2_and_nothing_written() {
         (&["--total-timesteps", "0"], "--total-timesteps must be at least 1"),
         (&["--rollout-steps", "0"], "--rollout-steps must be at least 1"),
         (&["--num-envs", "100000"], "--num-envs: must be at most 4096, got 100000"),
+        (&["--epochs", "18446744073709551615"], "--epochs: must be at most 1000, got 1844674"),
+        (
+            &["--total-timesteps", "18446744073709551615"],
+            "--total-timesteps: must be at most 1000000000, got 18446744073709551615",
+        ),
+        // σ = e^88 would overflow as soon as it scaled a noise sample.
+        (&["--std", "log-std,init=88,clamp=0:100"], "--std's log-std clamp 0:100 must lie within"),
+        (&["--std", "log-std,init=89,clamp=none"], "--std's log-std init 89 must be finite"),
         (&["--max-grad-norm", "-1"], "--max-grad-norm must be a positive number, got -1"),
         (&["--anneal-lr", "maybe"], "--anneal-lr: expected true or false, got 'maybe'"),
         (&["--preset", "fast"], "--preset: expected 'default' or 'seed', got 'fast'"),
@@ -259,7 +184,7 @@ fn a_short_run_leaves_four_files_and_ends_with_the_final_line() {
         assert!(svg.contains(text), "{text} missing from the SVG");
     }
 
-    let saved = checkpoint::load(&out.join("policy.ckpt")).unwrap();
+    let saved = checkpoint::load(&out.join("policy.ckpt"), LIMIT).unwrap();
     let expected = Config {
         total_timesteps: 2048,
         num_envs: 8,
@@ -349,7 +274,7 @@ fn damaged_checkpoints_are_named_not_panicked_over() {
     let mut newer = bytes.clone();
     newer[8..12].copy_from_slice(&7u32.to_le_bytes());
     std::fs::write(&version, &newer).unwrap();
-    assert_refused(&dir, &version, "has format version 7, this program reads 1");
+    assert_refused(&dir, &version, "has format version 7, this program reads 2");
 
     assert_refused(&dir, &out.join("config.txt"), "is not a ppo checkpoint");
     assert_refused(&dir, &dir.path("missing.ckpt"), "No such file");
@@ -369,6 +294,16 @@ fn damaged_checkpoints_are_named_not_panicked_over() {
     let critic = Critic::new(&CriticConfig { obs_size: 4, ..CriticConfig::default() }, &mut rng);
     checkpoint::save(&other, &config, &actor, &critic, Progress::default()).unwrap();
     assert_refused(&dir, &other, "its actor (4 → 64 → 64 → 2, actions scaled to ±2) does not fit");
+
+    // A checkpoint that records another environment is refused by name, even where the
+    // networks' shapes would fit.
+    let pendulum_run = checkpoint::load(&out.join("policy.ckpt"), LIMIT).unwrap();
+    let (actor, critic) = (&pendulum_run.actor, &pendulum_run.critic);
+    let elsewhere = dir.path("cartpole.ckpt");
+    checkpoint::save_for(&elsewhere, "CartPole-v1", &config, actor, critic, Progress::default())
+        .unwrap();
+    assert_refused(&dir, &elsewhere, "was trained on CartPole-v1, not Pendulum-v1");
+    assert_eq!(pendulum_run.env, "Pendulum-v1", "a run records its environment");
 }
 
 #[test]
@@ -386,7 +321,7 @@ fn divergence_stops_training_and_keeps_the_last_good_checkpoint() {
         out.join("policy.ckpt").display()
     );
     assert_eq!(message, expected);
-    let kept = checkpoint::load(&out.join("policy.ckpt")).unwrap();
+    let kept = checkpoint::load(&out.join("policy.ckpt"), LIMIT).unwrap();
     assert_eq!(kept.progress, Progress { update: 0, timesteps: 0 });
     let metrics = std::fs::read_to_string(out.join("metrics.csv")).unwrap();
     assert_eq!(metrics.lines().count(), 2, "the diverged update's row is kept:\n{metrics}");

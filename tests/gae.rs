@@ -264,3 +264,38 @@ fn buffer_rejects_a_push_past_its_size() {
     buffer.push(t);
     buffer.push(again);
 }
+
+#[test]
+fn an_ignored_time_limit_is_no_episode_end() {
+    // A truncation flag at step 1 of 3 is read as nothing at all: GAE runs through it as
+    // through any other step, exactly as if the flag were not there.
+    let rollout = |truncated: [bool; 3]| {
+        let (mut advantages, mut returns) = ([0.0f32; 3], [0.0f32; 3]);
+        let r = Rollout {
+            envs: 1,
+            rewards: &[1.0, -2.0, 0.5],
+            values: &[0.3, -0.4, 0.8],
+            terminated: &[false; 3],
+            truncated: &truncated,
+            truncation_values: &[9.0; 3],
+            last_values: &[0.25],
+        };
+        compute_gae(
+            &r,
+            GaeParams { gamma: 0.9, lambda: 0.8, time_limit: TimeLimit::Ignore },
+            &mut advantages,
+            &mut returns,
+        );
+        (advantages, returns)
+    };
+    assert_eq!(rollout([false, true, false]), rollout([false; 3]));
+    // By hand: δ = r + 0.9·V' − V, A = δ + 0.72·A'.
+    let (advantages, _) = rollout([false, true, false]);
+    let deltas = [1.0 + 0.9 * -0.4 - 0.3, -2.0 + 0.9 * 0.8 + 0.4, 0.5 + 0.9 * 0.25 - 0.8];
+    let a2 = deltas[2];
+    let a1 = deltas[1] + 0.72 * a2;
+    let a0 = deltas[0] + 0.72 * a1;
+    for (got, want) in advantages.iter().zip([a0, a1, a2]) {
+        assert!((got - want).abs() < 1e-6, "{advantages:?}");
+    }
+}

@@ -19,7 +19,7 @@ mod common;
 use common::Fixture;
 use ppo::gae::TimeLimit;
 use ppo::nn::{Init, StdParam};
-use ppo::ppo::{Config, Trainer, UpdateStats};
+use ppo::ppo::{Config, DistributionKind, Trainer, UpdateStats};
 use ppo::tensor::Tensor;
 use ppo::{ActionSpace, Env, Pendulum, Randomness, Step};
 use rand::SeedableRng;
@@ -112,6 +112,8 @@ fn config(f: &Fixture) -> Config {
         },
         reward_scale: get("reward_scale") as f32,
         hidden_size: count("hidden_size"),
+        activation: ppo::nn::Activation::Relu,
+        distribution: DistributionKind::Normal,
         std_param: match std[..] {
             [0.0] => StdParam::Softplus,
             [1.0, init, low, high] => {

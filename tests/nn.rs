@@ -517,7 +517,7 @@ fn actor_same_seed_same_weights() {
 
 // ANCHOR: orthogonal_test
 /// `WᵀW = gain²·I` (tall or square `W`) or `WWᵀ = gain²·I` (wide `W`), to 1e-5, at the
-/// shapes of the documents' networks.
+/// shapes of the pendulum's networks (3 → 64 → 64 → 1 or 2) and two more, one wide, one odd.
 #[test]
 fn orthogonal_init_is_orthonormal_times_the_gain() {
     let shapes = [(3, 64), (64, 64), (64, 1), (64, 2), (1, 64), (7, 5)];
@@ -593,7 +593,7 @@ fn orthogonal_qr_reconstructs_the_matrix_with_orthonormal_q_and_triangular_r() {
 }
 
 #[test]
-fn orthogonal_actor_and_critic_use_the_documents_gains_and_zero_biases() {
+fn orthogonal_actor_and_critic_use_cleanrl_gains_and_zero_biases() {
     let config = ActorConfig { init: Init::Orthogonal, action_size: 2, ..ActorConfig::default() };
     let actor = Actor::new(&config, &mut rng(1500));
     let params = actor.parameters();
@@ -634,7 +634,7 @@ fn pytorch_default_init_is_uniform_within_one_over_sqrt_fan_in() {
     assert!((variance / (bound * bound / 3.0) - 1.0).abs() < 0.07, "variance {variance}");
     assert!(layer.bias.data().iter().all(|x| x.abs() <= bound));
     assert!(layer.bias.data().iter().any(|&x| x != 0.0));
-    // fan_in 3, as the first layer of the documents' networks.
+    // fan_in 3, as the first layer of the pendulum's networks.
     let first = Linear::new(3, 64, LayerInit::PyTorchDefault, &mut rng(1601));
     let bound3 = 1.0 / 3.0f32.sqrt();
     assert!(first.weight.data().iter().all(|x| x.abs() <= bound3));

@@ -130,3 +130,30 @@ fn degenerate_plots_are_still_documents() {
         assert!(!svg.contains("NaN") && !svg.contains("inf"), "{svg}");
     }
 }
+
+#[test]
+fn stacked_charts_each_keep_to_their_own_panel() {
+    let mut upper = plot(vec![series(&[(0.0, 0.0), (1.0, 1.0)])]);
+    upper.title = "upper".into();
+    let mut lower = plot(vec![series(&[(0.0, 5.0), (1.0, 3.0)])]);
+    lower.title = "lower".into();
+    let (one, lower_alone) = (upper.to_svg(), lower.to_svg());
+    let svg = ppo::plot::stack(&[upper, lower]);
+    assert!(svg.starts_with("<svg") && svg.ends_with("</svg>\n"), "{svg}");
+    // Twice the height of one chart, the second chart moved down by one chart's height.
+    let height = |s: &str| -> f64 {
+        let rest = &s[s.find("height=\"").unwrap() + 8..];
+        rest[..rest.find('"').unwrap()].parse().unwrap()
+    };
+    assert_eq!(height(&svg), 2.0 * height(&one));
+    assert_eq!(svg.matches("<svg").count(), 1, "one document, not nested documents");
+    let shift = format!(r#"<g transform="translate(0 {:.1})">"#, height(&one));
+    let (first, second) = svg.split_at(svg.find(&shift).expect("the second panel is moved down"));
+    assert!(first.contains(">upper<") && !first.contains(">lower<"), "{svg}");
+    assert!(second.contains(">lower<"), "{svg}");
+    // The first panel is drawn exactly as the chart alone is: same elements, same coordinates.
+    let alone = one.lines().skip(1).take_while(|l| *l != "</svg>").collect::<Vec<_>>().join("\n");
+    assert!(first.contains(&alone), "the first panel differs from the chart drawn alone");
+    // The second chart keeps its own coordinates inside the moved group.
+    assert_eq!(subpaths(second), subpaths(&lower_alone));
+}

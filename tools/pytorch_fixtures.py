@@ -6,7 +6,7 @@ What it records:
   `nn.Linear` initialization, seeded, in float32), evaluated on a batch of 8 pendulum
   observations; for each network its parameters, its outputs, a scalar loss and the gradient
   of that loss with respect to every parameter.
-    - `actor_softplus`: the documents' actor, 3 -> 64 -> 64 (ReLU) -> mu = 2 tanh(.),
+    - `actor_softplus`: the JAX/Flax Pendulum write-up's actor, 3 -> 64 -> 64 (ReLU) -> mu = 2 tanh(.),
       sigma = softplus(.) + 1e-5, one action dimension.
     - `actor_logstd`: the same trunk, two action dimensions, a state-independent log-sigma
       vector clamped to [-20, 2], one of whose entries (2.5) lies beyond the clamp, so that

@@ -1,7 +1,7 @@
 """Recording the gradient of PPO's full actor loss with PyTorch, for tests/pytorch_loss.rs.
 
-What it records (`tests/data/ppo_loss.txt`), for two actors (the documents' softplus-sigma
-actor with one action dimension, and a state-independent clamped log-sigma actor with two)
+What it records (`tests/data/ppo_loss.txt`), for two actors (the JAX/Flax Pendulum
+write-up's softplus-sigma actor with one action dimension, and a state-independent clamped log-sigma actor with two)
 with given weights, a batch of 64 observations, actions, old log-probabilities and
 advantages:
 

@@ -17,7 +17,12 @@
 //! the only implementation a program needs; a test can put a recording in its place and
 //! replay another implementation's draws, number for number (chapter 10).
 
+pub mod beta;
+pub mod categorical;
 pub mod normal;
+pub mod special;
+pub mod tanh_normal;
+pub mod truncated_normal;
 
 use crate::autodiff::{Tape, Var};
 use rand::{Rng, RngExt};

@@ -43,7 +43,7 @@ pub const HALF_LN_2PI: f64 = 0.918_938_533_204_672_8;
 /// opposite signs, and PPO then subtracts two log-probabilities again in its ratio. Dividing
 /// before squaring (`z²` rather than `(a − μ)²/σ²`) keeps σ² from underflowing.
 #[inline]
-fn log_density(mean: f32, std: f32, action: f32) -> f64 {
+pub(super) fn log_density(mean: f32, std: f32, action: f32) -> f64 {
     let z = (f64::from(action) - f64::from(mean)) / f64::from(std);
     -0.5 * z * z - f64::from(std).ln() - HALF_LN_2PI
 }
@@ -51,12 +51,12 @@ fn log_density(mean: f32, std: f32, action: f32) -> f64 {
 /// `H = ½ + ½ln(2π) + ln σ`, the entropy of one dimension. It depends on σ only: moving the
 /// mean slides the bell curve without changing its shape.
 #[inline]
-fn entropy_density(std: f32) -> f64 {
+pub(super) fn entropy_density(std: f32) -> f64 {
     0.5 + HALF_LN_2PI + f64::from(std).ln()
 }
 // ANCHOR_END: density
 
-fn assert_same_len(what: &str, lengths: &[usize]) {
+pub(super) fn assert_same_len(what: &str, lengths: &[usize]) {
     assert!(
         lengths.windows(2).all(|pair| pair[0] == pair[1]),
         "{what}: lengths {lengths:?} differ"
@@ -96,7 +96,7 @@ pub fn entropy(std: &[f32]) -> f32 {
 }
 
 /// Checks that `mean`, `std` (and `action`) are equal `[batch, dims]` shapes.
-fn batch_dims(op: &str, shapes: &[&[usize]]) -> (usize, usize) {
+pub(super) fn batch_dims(op: &str, shapes: &[&[usize]]) -> (usize, usize) {
     let equal = shapes.windows(2).all(|pair| pair[0] == pair[1]);
     match shapes[0] {
         [batch, dims] if equal => (*batch, *dims),
@@ -176,7 +176,7 @@ impl Op for Entropy {
 /// Calls `f(elements of row b, gradient of row b, dy[b] as f64)` for each row `b` of a
 /// `[batch, dims]` input gradient: the output was one sum per row, so each of its elements
 /// receives that row's output gradient times its own local derivative.
-fn for_each_row(
+pub(super) fn for_each_row(
     grad: &mut Tensor,
     output_grad: &Tensor,
     mut f: impl FnMut(std::ops::Range<usize>, &mut [f32], f64),

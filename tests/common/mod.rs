@@ -106,3 +106,29 @@ pub fn max_relative_error(actual: &[f64], expected: &[f64], floor: f64) -> (f64,
     }
     worst
 }
+
+/// Largest error `|a − b| / max(|b|, scale[i])` with a floor of its own for each element
+/// (a derivative's natural unit, say), and where it occurs; NaN counts as the worst.
+pub fn max_scaled_error(actual: &[f64], expected: &[f64], scale: &[f64]) -> (f64, usize) {
+    assert_eq!(actual.len(), expected.len(), "length mismatch");
+    assert_eq!(actual.len(), scale.len(), "length mismatch");
+    let mut worst = (0.0, 0);
+    for (i, ((&a, &b), &s)) in actual.iter().zip(expected).zip(scale).enumerate() {
+        let err = (a - b).abs() / b.abs().max(s);
+        if err > worst.0 || err.is_nan() {
+            worst = (err, i);
+        }
+    }
+    worst
+}
+
+/// Reduces any output to a scalar through fixed random weights, `Σ w ⊙ y`, so that a
+/// gradient check sees every entry of the Jacobian.
+pub fn probe(tape: &mut ppo::Tape, y: ppo::Var, seed: u64) -> ppo::Var {
+    use rand::SeedableRng;
+    let shape = tape.value(y).shape().to_vec();
+    let weights = ppo::Tensor::randn(&shape, &mut rand::rngs::StdRng::seed_from_u64(seed));
+    let w = tape.constant(&weights);
+    let weighted = tape.mul(y, w);
+    tape.sum(weighted)
+}

@@ -5,10 +5,13 @@
 //! field of the training [`Config`] has an [`Action::Field`] entry that can both set it from
 //! text and print it as text, so what a run writes is exactly what a later run reads.
 
-use ppo::gae::TimeLimit;
-use ppo::nn::{Init, StdParam};
-use ppo::ppo::Config;
+use super::{Info, Preset, terminal};
+use crate::config::Choice;
+use crate::nn::StdParam;
+use crate::ppo::Config;
+use std::ffi::{OsStr, OsString};
 use std::fmt::Write as _;
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 /// Which command an option belongs to.
@@ -29,6 +32,9 @@ pub struct Opt {
     pub help: &'static str,
     pub scope: Scope,
     pub action: Action,
+    /// The largest value a count may take, checked before the value is used and stated by
+    /// `--help`: a bound that no real run needs but that keeps every run finite.
+    pub max: Option<usize>,
 }
 
 /// What an option does.
@@ -44,6 +50,11 @@ pub enum Action {
         default: &'static str,
         apply: fn(&mut Settings, &str) -> Result<(), String>,
     },
+    /// Sets a path, which may hold any bytes the system allows (not only UTF-8).
+    Path {
+        default: &'static str,
+        apply: fn(&mut Settings, PathBuf) -> Result<(), String>,
+    },
     /// `--preset`: chooses the starting config, before every other option is applied.
     Preset,
     /// `--config FILE`: the options written in FILE, as if given at this place.
@@ -53,35 +64,10 @@ pub enum Action {
     Version,
 }
 
-/// The presets a run can start from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Preset {
-    /// `Config::default()`: what solves Pendulum.
-    Default,
-    /// `Config::seed()`: the documents' table.
-    Seed,
-}
-
-impl Preset {
-    pub fn name(self) -> &'static str {
-        match self {
-            Preset::Default => "default",
-            Preset::Seed => "seed",
-        }
-    }
-
-    fn config(self) -> Config {
-        match self {
-            Preset::Default => Config::default(),
-            Preset::Seed => Config::seed(),
-        }
-    }
-}
-
 /// Everything an option can set; [`parse`] turns it into a [`Command`].
 #[derive(Debug)]
 pub struct Settings {
-    pub preset: Preset,
+    pub preset: &'static Preset,
     pub config: Config,
     pub out: Option<PathBuf>,
     pub quiet: bool,
@@ -100,16 +86,16 @@ pub enum Command {
     Eval(Eval),
 }
 
-/// `pendulum [train] ...`.
+/// `PROGRAM [train] ...`.
 #[derive(Debug)]
 pub struct Train {
-    pub preset: Preset,
+    pub preset: &'static Preset,
     pub config: Config,
     pub out: Option<PathBuf>,
     pub quiet: bool,
 }
 
-/// `pendulum eval ...`.
+/// `PROGRAM eval ...`.
 #[derive(Debug)]
 pub struct Eval {
     pub checkpoint: PathBuf,
@@ -122,19 +108,29 @@ pub struct Eval {
 pub const EVAL_EPISODES: usize = 100;
 /// ... and with `--render`, where each episode takes ten seconds to watch.
 pub const RENDER_EPISODES: usize = 5;
-/// Limits that keep a typo from asking for more memory than a machine has.
-const MAX_WIDTH: usize = 4096;
+/// Limits that keep a typo from asking for more memory or time than a machine has. The
+/// widest networks bound what loading a checkpoint may read, too.
+pub const MAX_WIDTH: usize = 4096;
 const MAX_ENVS: usize = 4096;
 const MAX_ROLLOUT: usize = 1_000_000;
+/// Ten thousand times the default budget: days of training.
+const MAX_TIMESTEPS: usize = 1_000_000_000;
+const MAX_EPOCHS: usize = 1000;
 const MAX_EPISODES: usize = 100_000;
+/// A `config.txt` is under 1 KiB; a file of more than this is not a config file.
+const MAX_CONFIG_BYTES: u64 = 64 * 1024;
 
 fn whole(value: &str) -> Result<usize, String> {
     value.parse().map_err(|_| format!("expected a whole number, got '{value}'"))
 }
 
-fn whole_at_most(value: &str, max: usize) -> Result<usize, String> {
-    let n = whole(value)?;
-    if n > max { Err(format!("must be at most {max}, got {n}")) } else { Ok(n) }
+/// Refuses a whole number above `max`, however many digits it has.
+fn at_most(value: &str, max: usize) -> Result<(), String> {
+    let digits = !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit());
+    if digits && value.parse::<usize>().map_or(true, |n| n > max) {
+        return Err(format!("must be at most {max}, got {value}"));
+    }
+    Ok(())
 }
 
 fn seed(value: &str) -> Result<u64, String> {
@@ -222,46 +218,30 @@ fn show_std_param(value: &StdParam) -> String {
     }
 }
 
-/// The names of the choices of an enum-valued option, one table for reading and showing.
-const TIME_LIMITS: [(&str, TimeLimit); 2] =
-    [("bootstrap", TimeLimit::Bootstrap), ("as-terminal", TimeLimit::AsTerminal)];
-const INITS: [(&str, Init); 2] =
-    [("pytorch", Init::PyTorchDefault), ("orthogonal", Init::Orthogonal)];
-
-/// The choice called `value` in `choices`, or an error listing the names.
-fn choice<T: Copy>(value: &str, choices: &[(&str, T)]) -> Result<T, String> {
-    choices.iter().find(|(name, _)| *name == value).map(|&(_, choice)| choice).ok_or_else(|| {
-        let names: Vec<String> = choices.iter().map(|(name, _)| format!("'{name}'")).collect();
-        format!("expected {}, got '{value}'", names.join(" or "))
-    })
+/// A [`Choice`] setting read from its name.
+fn choice<T: Choice>(value: &str) -> Result<T, String> {
+    T::from_name(value)
 }
 
-/// The name of `value` in `choices`.
-fn choice_name<T: PartialEq>(value: &T, choices: &[(&str, T)]) -> String {
-    choices.iter().find(|(_, choice)| choice == value).map_or("?", |(name, _)| name).to_string()
-}
-
-fn time_limit(value: &str) -> Result<TimeLimit, String> {
-    choice(value, &TIME_LIMITS)
-}
-
-fn show_time_limit(value: &TimeLimit) -> String {
-    choice_name(value, &TIME_LIMITS)
-}
-
-fn init(value: &str) -> Result<Init, String> {
-    choice(value, &INITS)
-}
-
-fn show_init(value: &Init) -> String {
-    choice_name(value, &INITS)
+/// A [`Choice`] setting shown by its name.
+fn choice_name<T: Choice>(value: &T) -> String {
+    value.name().to_string()
 }
 
 // ANCHOR: field
 /// An option that sets the field `$field` of `Config`: `$parse` reads it from text, `$show`
 /// writes it back in the same form.
+/// With `max = N`, a count of at most N.
 macro_rules! field {
     ($flag:literal, $value:literal, $field:ident, $parse:expr, $show:expr, $help:literal) => {
+        field!(@ $flag, $value, $field, $parse, $show, None, $help)
+    };
+    ($flag:literal, $value:literal, $field:ident, $parse:expr, $show:expr, max = $max:expr,
+        $help:literal) => {
+        field!(@ $flag, $value, $field, $parse, $show, Some($max), $help)
+    };
+    (@ $flag:literal, $value:literal, $field:ident, $parse:expr, $show:expr, $max:expr,
+        $help:literal) => {
         Opt {
             flag: $flag,
             value: $value,
@@ -272,6 +252,7 @@ macro_rules! field {
                 show: |c| $show(&c.$field),
                 set: |c, v| $parse(v).map(|x| c.$field = x),
             },
+            max: $max,
         }
     };
 }
@@ -281,21 +262,21 @@ macro_rules! field {
 /// The option table: the single place that knows every flag.
 #[rustfmt::skip] // a table reads best as one: rustfmt would give every argument its own line
 pub const OPTIONS: &[Opt] = &[
-    Opt { flag: "--preset", value: "NAME", scope: Scope::Train, action: Action::Preset,
-        help: "starting hyperparameters: 'default' (solves Pendulum) or 'seed' (the documents' table); every other option overrides it, wherever it appears" },
-    Opt { flag: "--config", value: "FILE", scope: Scope::Train, action: Action::ConfigFile,
-        help: "read options from FILE, one '--flag value' per line ('#' starts a comment), as if given here; a run's config.txt is such a file, so 'pendulum --config runs/X/config.txt' repeats run X exactly" },
+    Opt { max: None, flag: "--preset", value: "NAME", scope: Scope::Train, action: Action::Preset,
+        help: "starting hyperparameters, one of the presets listed below; every other option overrides it, wherever it appears" },
+    Opt { max: None, flag: "--config", value: "FILE", scope: Scope::Train, action: Action::ConfigFile,
+        help: "read options from FILE, one '--flag value' per line ('#' starts a comment), as if given here; a run's config.txt is such a file, so '--config runs/X/config.txt' repeats run X exactly" },
     field!("--seed", "N", seed, seed, display,
         "seed of the run's one random generator: same seed and options, same run, bit for bit"),
-    field!("--total-timesteps", "N", total_timesteps, whole, display,
+    field!("--total-timesteps", "N", total_timesteps, whole, display, max = MAX_TIMESTEPS,
         "environment steps to train for, over all environments (rounded up to whole rollouts)"),
-    field!("--num-envs", "N", num_envs, |v| whole_at_most(v, MAX_ENVS), display,
+    field!("--num-envs", "N", num_envs, whole, display, max = MAX_ENVS,
         "environments stepped together"),
-    field!("--rollout-steps", "N", rollout_steps, |v| whole_at_most(v, MAX_ROLLOUT), display,
+    field!("--rollout-steps", "N", rollout_steps, whole, display, max = MAX_ROLLOUT,
         "steps collected from each environment per update; a rollout is num-envs × rollout-steps transitions"),
-    field!("--epochs", "N", epochs, whole, display,
+    field!("--epochs", "N", epochs, whole, display, max = MAX_EPOCHS,
         "passes over each rollout"),
-    field!("--batch-size", "N", minibatch_size, whole, display,
+    field!("--batch-size", "N", minibatch_size, whole, display, max = MAX_ROLLOUT,
         "transitions per gradient step (minibatch), at most one rollout"),
     field!("--gamma", "X", gamma, number, display,
         "discount factor γ, in [0, 1]"),
@@ -303,7 +284,7 @@ pub const OPTIONS: &[Opt] = &[
         "GAE's λ, in [0, 1]: 0 trusts the critic, 1 the observed returns"),
     field!("--clip-epsilon", "X", clip_epsilon, number, display,
         "clip range ε of the probability ratio, above 0"),
-    Opt { flag: "--learning-rate", value: "X", scope: Scope::Train,
+    Opt { max: None, flag: "--learning-rate", value: "X", scope: Scope::Train,
         help: "sets both --actor-lr and --critic-lr",
         action: Action::Setting { default: "", apply: |s, v| {
             let rate = number(v)?;
@@ -328,53 +309,57 @@ pub const OPTIONS: &[Opt] = &[
         "clip range of the critic's values around their collection-time values, or 'none'"),
     field!("--normalize-advantages", "BOOL", normalize_advantages, boolean, display,
         "normalize advantages over each rollout: true or false"),
-    field!("--time-limit", "MODE", time_limit, time_limit, show_time_limit,
-        "an episode cut off at 200 steps is 'bootstrap'ped from the critic or treated 'as-terminal'"),
+    field!("--time-limit", "MODE", time_limit, choice, choice_name,
+        "an episode cut off by the time limit is 'bootstrap'ped from the critic, treated 'as-terminal', or the limit is ignored ('ignore': no reset, one endless episode)"),
     field!("--reward-scale", "X", reward_scale, number, display,
         "factor applied to rewards for learning, above 0 (reported returns are unscaled)"),
-    field!("--hidden-size", "N", hidden_size, |v| whole_at_most(v, MAX_WIDTH), display,
+    field!("--hidden-size", "N", hidden_size, whole, display, max = MAX_WIDTH,
         "width of the two hidden layers of both networks"),
+    field!("--activation", "NAME", activation, choice, choice_name,
+        "the nonlinearity after each hidden layer of both networks: 'relu' or 'tanh'"),
+    field!("--distribution", "NAME", distribution, choice, choice_name,
+        "the policy's distribution over actions: 'normal' (its samples clipped to the action bounds by the environment), 'tanh-normal', 'truncated-normal' or 'beta' (all three inside the bounds); for discrete actions 'categorical'"),
     field!("--std", "KIND", std_param, std_param, show_std_param,
         "the actor's σ: 'softplus' (a head on the network, σ depends on the state), 'log-std[,init=X][,clamp=LO:HI|none]' (a learned log σ, the same in every state; init 0 and clamp -20:2 unless given) or 'log-std-head[,clamp=LO:HI]' (a head giving log σ, clamped, -20:2 unless given)"),
-    field!("--init", "KIND", init, init, show_init,
+    field!("--init", "KIND", init, choice, choice_name,
         "weight initialization: 'pytorch' (uniform, PyTorch's default) or 'orthogonal'"),
-    Opt { flag: "--out", value: "DIR", scope: Scope::Train,
-        help: "directory for the run's files (created if needed; files in it are replaced)",
-        action: Action::Setting { default: "runs/<preset>-seed<N>-<time>", apply: |s, v| {
-            if v.is_empty() {
+    Opt { max: None, flag: "--out", value: "DIR", scope: Scope::Train,
+        help: "directory for the run's files, created if needed; an earlier run's files in it are replaced; one that another run is using, or that holds other files, is refused",
+        action: Action::Path { default: "runs/<preset>-seed<N>-<time>", apply: |s, v| {
+            if v.as_os_str().is_empty() {
                 return Err("expected a directory, got ''".into());
             }
-            s.out = Some(PathBuf::from(v));
+            s.out = Some(v);
             Ok(())
         } } },
-    Opt { flag: "--quiet", value: "", scope: Scope::Train,
+    Opt { max: None, flag: "--quiet", value: "", scope: Scope::Train,
         help: "print only the final line",
         action: Action::Setting { default: "off", apply: |s, _| { s.quiet = true; Ok(()) } } },
 
-    Opt { flag: "--checkpoint", value: "PATH", scope: Scope::Eval,
+    Opt { max: None, flag: "--checkpoint", value: "PATH", scope: Scope::Eval,
         help: "the policy.ckpt to evaluate (required)",
-        action: Action::Setting { default: "", apply: |s, v| {
-            s.checkpoint = Some(PathBuf::from(v));
+        action: Action::Path { default: "", apply: |s, v| {
+            s.checkpoint = Some(v);
             Ok(())
         } } },
-    Opt { flag: "--episodes", value: "N", scope: Scope::Eval,
-        help: "episodes to run, 1 or more",
+    Opt { max: Some(MAX_EPISODES), flag: "--episodes", value: "N", scope: Scope::Eval,
+        help: "episodes to run",
         action: Action::Setting { default: "100, or 5 with --render", apply: |s, v| {
-            match whole_at_most(v, MAX_EPISODES)? {
+            match whole(v)? {
                 0 => Err("must be at least 1".into()),
                 n => { s.episodes = Some(n); Ok(()) }
             }
         } } },
-    Opt { flag: "--render", value: "", scope: Scope::Eval,
+    Opt { max: None, flag: "--render", value: "", scope: Scope::Eval,
         help: "on a terminal, animate each episode at 20 frames per second; Ctrl-C stops",
         action: Action::Setting { default: "off", apply: |s, _| { s.render = true; Ok(()) } } },
-    Opt { flag: "--seed", value: "N", scope: Scope::Eval,
+    Opt { max: None, flag: "--seed", value: "N", scope: Scope::Eval,
         help: "seed of the episodes' starting states",
         action: Action::Setting { default: "the one the training run's final evaluation used",
             apply: |s, v| seed(v).map(|n| s.eval_seed = Some(n)) } },
 
-    Opt { flag: "--help", value: "", scope: Scope::Both, help: "print this help", action: Action::Help },
-    Opt { flag: "--version", value: "", scope: Scope::Both, help: "print the version", action: Action::Version },
+    Opt { max: None, flag: "--help", value: "", scope: Scope::Both, help: "print this help", action: Action::Help },
+    Opt { max: None, flag: "--version", value: "", scope: Scope::Both, help: "print the version", action: Action::Version },
 ];
 // ANCHOR_END: options
 
@@ -392,20 +377,38 @@ impl Opt {
 struct Given {
     origin: String,
     opt: &'static Opt,
-    value: String,
+    value: OsString,
 }
 
-/// Reads the arguments (without the program name).
+impl Given {
+    /// The value as text: every option but a path's takes UTF-8.
+    fn text(&self) -> Result<&str, String> {
+        self.value.to_str().ok_or_else(|| {
+            format!(
+                "{}{}: '{}' is not valid UTF-8",
+                self.origin,
+                self.opt.flag,
+                terminal::os(&self.value)
+            )
+        })
+    }
+}
+
+/// Reads the arguments (without the program name). Where an option is given more than once,
+/// the last one wins: each is applied in turn, the lines of a `--config` file where the
+/// `--config` is (the preset excepted, which is applied first).
 ///
 /// # Errors
 /// A one-line message naming the option and what is wrong with it.
-pub fn parse(args: &[String]) -> Result<Command, String> {
-    let (command, args) = match args.first().map(String::as_str) {
+pub fn parse(args: &[OsString], info: &Info) -> Result<Command, String> {
+    let first = args.first().map(|a| a.as_os_str());
+    let (command, args) = match first.and_then(OsStr::to_str) {
         Some("train") => (Scope::Train, &args[1..]),
         Some("eval") => (Scope::Eval, &args[1..]),
-        Some(first) if !first.starts_with('-') => {
+        _ if first.is_some_and(|f| !f.as_encoded_bytes().starts_with(b"-")) => {
             return Err(format!(
-                "unknown command '{first}': the commands are 'train' (the default) and 'eval'"
+                "unknown command '{}': the commands are 'train' (the default) and 'eval'",
+                terminal::os(first.unwrap_or_default())
             ));
         }
         _ => (Scope::Train, args),
@@ -413,52 +416,68 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
     let mut given = Vec::new();
     let mut i = 0;
     while i < args.len() {
-        let arg = &args[i];
-        let (flag, inline) = match arg.split_once('=') {
-            Some((flag, value)) if flag.starts_with("--") => (flag, Some(value.to_string())),
-            _ => (arg.as_str(), None),
+        let arg = args[i].as_os_str();
+        let bytes = arg.as_encoded_bytes();
+        // `--flag=value`: split at the first `=`, which is ASCII, so both halves are still
+        // valid OS strings.
+        let (flag, inline) = match bytes.iter().position(|&b| b == b'=') {
+            Some(at) if bytes.starts_with(b"--") => {
+                // SAFETY: both halves are split at an ASCII byte of a valid OS string.
+                let (flag, value) = unsafe {
+                    (
+                        OsStr::from_encoded_bytes_unchecked(&bytes[..at]),
+                        OsStr::from_encoded_bytes_unchecked(&bytes[at + 1..]),
+                    )
+                };
+                (flag, Some(value.to_os_string()))
+            }
+            _ => (arg, None),
         };
+        let flag = flag.to_str().ok_or_else(|| match bytes.starts_with(b"--") {
+            true => format!("unknown option '{}'", terminal::os(flag)),
+            false => {
+                format!("unexpected argument '{}' (options start with '--')", terminal::os(flag))
+            }
+        })?;
         let flag = if flag == "-h" { "--help" } else { flag };
-        let opt = find(flag, command)?;
+        let opt = find(flag, command, info.name)?;
         let value = if opt.is_switch() {
             if inline.is_some() {
                 return Err(format!("{} takes no value", opt.flag));
             }
-            String::new()
+            OsString::new()
         } else if let Some(value) = inline {
             value
         } else {
             i += 1;
             match args.get(i) {
-                Some(value) if !value.starts_with("--") => value.clone(),
+                Some(value) if !value.as_encoded_bytes().starts_with(b"--") => value.clone(),
                 _ => return Err(format!("{} needs a value ({})", opt.flag, opt.value)),
             }
         };
         match opt.action {
             Action::Help => return Ok(Command::Help),
             Action::Version => return Ok(Command::Version),
-            Action::ConfigFile => given.extend(read_config_file(Path::new(&value))?),
+            Action::ConfigFile => given.extend(read_config_file(Path::new(&value), info.name)?),
             _ => given.push(Given { origin: String::new(), opt, value }),
         }
         i += 1;
     }
 
     let preset = match given.iter().rev().find(|g| matches!(g.opt.action, Action::Preset)) {
-        None => Preset::Default,
-        Some(g) => match g.value.as_str() {
-            "default" => Preset::Default,
-            "seed" => Preset::Seed,
-            other => {
-                return Err(format!(
-                    "{}--preset: expected 'default' or 'seed', got '{other}'",
-                    g.origin
-                ));
-            }
-        },
+        None => &info.presets[0],
+        Some(g) => {
+            let name = g.text()?;
+            info.presets.iter().find(|p| p.name == name).ok_or_else(|| {
+                let names: Vec<String> =
+                    info.presets.iter().map(|p| format!("'{}'", p.name)).collect();
+                format!("{}--preset: expected {}, got '{name}'", g.origin, one_of(&names))
+            })?
+        }
     };
     let mut settings = Settings {
         preset,
-        config: preset.config(),
+        config: (preset.config)(),
         out: None,
         quiet: false,
         checkpoint: None,
@@ -467,9 +486,17 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
         eval_seed: None,
     };
     for g in &given {
+        let text = || -> Result<&str, String> {
+            let text = g.text()?;
+            if let Some(max) = g.opt.max {
+                at_most(text, max).map_err(|e| format!("{}{}: {e}", g.origin, g.opt.flag))?;
+            }
+            Ok(text)
+        };
         let result = match g.opt.action {
-            Action::Field { set, .. } => set(&mut settings.config, &g.value),
-            Action::Setting { apply, .. } => apply(&mut settings, &g.value),
+            Action::Field { set, .. } => set(&mut settings.config, text()?),
+            Action::Setting { apply, .. } => apply(&mut settings, text()?),
+            Action::Path { apply, .. } => apply(&mut settings, PathBuf::from(&g.value)),
             _ => Ok(()),
         };
         result.map_err(|e| format!("{}{}: {e}", g.origin, g.opt.flag))?;
@@ -506,8 +533,18 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
     }
 }
 
-/// The option `flag` of `command`, or an error that says why there is none.
-fn find(flag: &str, command: Scope) -> Result<&'static Opt, String> {
+/// `'a'`, `'a' or 'b'`, `'a', 'b' or 'c'`.
+fn one_of(names: &[String]) -> String {
+    match names {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
+    }
+}
+
+/// The option `flag` of `command` of the program `program`, or an error that says why there
+/// is none.
+fn find(flag: &str, command: Scope, program: &str) -> Result<&'static Opt, String> {
     if let Some(opt) = OPTIONS.iter().find(|o| o.flag == flag && o.applies_to(command)) {
         return Ok(opt);
     }
@@ -516,8 +553,8 @@ fn find(flag: &str, command: Scope) -> Result<&'static Opt, String> {
     }
     if OPTIONS.iter().any(|o| o.flag == flag) {
         return Err(match command {
-            Scope::Eval => format!("{flag} is a training option, not one of 'pendulum eval'"),
-            _ => format!("{flag} is an option of 'pendulum eval', not of training"),
+            Scope::Eval => format!("{flag} is a training option, not one of '{program} eval'"),
+            _ => format!("{flag} is an option of '{program} eval', not of training"),
         });
     }
     let closest = OPTIONS
@@ -564,9 +601,15 @@ fn located(message: &str, given: &[Given]) -> String {
 fn with_flags(message: &str) -> String {
     let mut out = String::new();
     let mut word = String::new();
+    // The first word is the field at fault; later words are fields only if they are spelled
+    // like one (`num_envs`): "log-std init 89" speaks of σ's initial value, not of `--init`.
     let flush = |word: &mut String, out: &mut String| {
         let flag = OPTIONS.iter().find_map(|o| match o.action {
-            Action::Field { name, .. } if name == word => Some(o.flag),
+            Action::Field { name, .. }
+                if name == word && (out.is_empty() || word.contains('_')) =>
+            {
+                Some(o.flag)
+            }
             _ => None,
         });
         out.push_str(flag.unwrap_or(word));
@@ -584,24 +627,44 @@ fn with_flags(message: &str) -> String {
     out
 }
 
+// ANCHOR: read_config_file
 /// The options in a config file, each tagged with its file and line for messages. Only
 /// hyperparameters may appear: a file that set `--out` would make every reuse overwrite the
-/// run it came from.
-fn read_config_file(path: &Path) -> Result<Vec<Given>, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("--config: cannot read {}: {e}", path.display()))?;
+/// run it came from. The file is read up to a size limit (so `/dev/zero` is refused, not read
+/// forever); a byte-order mark and any line ending (`\n`, `\r\n`, a lone `\r`) are
+/// accepted, as editors on every system write them.
+fn read_config_file(path: &Path, program: &str) -> Result<Vec<Given>, String> {
+    let shown = terminal::path(path);
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|file| file.take(MAX_CONFIG_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(|e| format!("--config: cannot read {shown}: {e}"))?;
+    if bytes.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(format!(
+            "--config: {shown} is larger than {} KiB, too large for a config file",
+            MAX_CONFIG_BYTES / 1024
+        ));
+    }
+    let lines = |text: &str| -> Vec<String> {
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text).replace("\r\n", "\n");
+        text.split(['\n', '\r']).map(String::from).collect()
+    };
+    let text = std::str::from_utf8(&bytes).map_err(|e| {
+        let valid = std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or_default();
+        format!("{shown} line {}: not UTF-8 text", lines(valid).len())
+    })?;
     let mut given = Vec::new();
-    for (number, line) in text.lines().enumerate() {
+    for (number, line) in lines(text).iter().enumerate() {
+        let origin = format!("{shown} line {}: ", number + 1);
         let line = line.split('#').next().unwrap_or("").trim();
         if line.is_empty() {
             continue;
         }
-        let origin = format!("{} line {}: ", path.display(), number + 1);
         let (flag, value) = match line.split_once(|c: char| c.is_whitespace() || c == '=') {
             Some((flag, value)) => (flag, value.trim()),
             None => (line, ""),
         };
-        let opt = find(flag, Scope::Train).map_err(|e| format!("{origin}{e}"))?;
+        let opt = find(flag, Scope::Train, program).map_err(|e| format!("{origin}{e}"))?;
         match opt.action {
             Action::Field { .. } | Action::Preset => {}
             _ if opt.flag == "--learning-rate" => {}
@@ -610,20 +673,22 @@ fn read_config_file(path: &Path) -> Result<Vec<Given>, String> {
         if value.is_empty() {
             return Err(format!("{origin}{flag} needs a value ({})", opt.value));
         }
-        given.push(Given { origin, opt, value: value.to_string() });
+        given.push(Given { origin, opt, value: value.into() });
     }
     Ok(given)
 }
+// ANCHOR_END: read_config_file
 
 // ANCHOR: config_file_text
 /// The `config.txt` of a run: every field of `config`, one `--flag value` per line, which
 /// `--config` reads back into the same config.
-pub fn config_file_text(preset: Preset, config: &Config) -> String {
-    let mut text = String::from(
-        "# The hyperparameters of a pendulum training run, one option per line.\n\
-         # Repeat the run with: pendulum --config <this file>\n",
+pub fn config_file_text(info: &Info, preset: &Preset, config: &Config) -> String {
+    let name = info.name;
+    let mut text = format!(
+        "# The hyperparameters of a {name} training run, one option per line.\n\
+         # Repeat the run with: {name} --config <this file>\n"
     );
-    let _ = writeln!(text, "--preset {}", preset.name());
+    let _ = writeln!(text, "--preset {}", preset.name);
     for opt in OPTIONS {
         if let Action::Field { show, .. } = opt.action {
             let _ = writeln!(text, "{} {}", opt.flag, show(config));
@@ -633,64 +698,104 @@ pub fn config_file_text(preset: Preset, config: &Config) -> String {
 }
 // ANCHOR_END: config_file_text
 
-/// The `--help` text, built from the table.
-pub fn help_text() -> String {
-    let mut text = String::from(
-        "pendulum: train a PPO agent on Pendulum-v1, save it, evaluate it, watch it\n\n\
+/// The `--help` text, built from the table and the program's presets.
+pub fn help_text(info: &Info) -> String {
+    let name = info.name;
+    let mut text = format!(
+        "{name}: {}\n\n\
          Usage:\n  \
-         pendulum [train] [OPTIONS]      train, then print 'final eval: mean return X ± Y over N episodes'\n  \
-         pendulum eval --checkpoint PATH [--episodes N] [--render] [--seed N]\n\n\
+         {name} [train] [OPTIONS]      train, then print 'final eval: mean return X ± Y over N episodes'\n  \
+         {name} eval --checkpoint PATH [--episodes N] [--render] [--seed N]\n\n\
          A run writes config.txt, metrics.csv, learning_curve.svg and policy.ckpt to its directory.\n\
-         Bad options exit with status 2, failures during a run with status 1.\n",
+         Bad options exit with status 2, failures during a run with status 1, Ctrl-C with 130.\n\
+         An option given twice takes its last value (a --config file's lines count where it is).\n",
+        info.about
     );
-    let (default, seed) = (Config::default(), Config::seed());
+    let default = (info.presets[0].config)();
     for (title, scope) in [("Training options", Scope::Train), ("Evaluation options", Scope::Eval)]
     {
         let _ = write!(text, "\n{title}:\n");
         for opt in OPTIONS.iter().filter(|o| o.scope == scope) {
             let shown = match opt.action {
-                Action::Field { show, .. } if show(&default) == show(&seed) => {
-                    format!("[default: {}]", show(&default))
-                }
-                Action::Field { show, .. } => {
-                    format!("[default: {}; seed preset: {}]", show(&default), show(&seed))
-                }
-                Action::Setting { default, .. } if !default.is_empty() => {
+                Action::Field { show, .. } => format!("[default: {}]", show(&default)),
+                Action::Setting { default, .. } | Action::Path { default, .. }
+                    if !default.is_empty() =>
+                {
                     format!("[default: {default}]")
                 }
-                Action::Preset => "[default: default]".to_string(),
+                Action::Preset => format!("[default: {}]", info.presets[0].name),
                 _ => String::new(),
             };
-            write_option(&mut text, opt, opt.help, &shown);
+            let help = match opt.max {
+                Some(max) => format!("{}, 1 to {max}", opt.help),
+                None => opt.help.to_string(),
+            };
+            write_option(&mut text, opt, &help, &shown);
         }
     }
     text.push_str("\nOther options:\n");
     for opt in OPTIONS.iter().filter(|o| o.scope == Scope::Both) {
         write_option(&mut text, opt, opt.help, "");
     }
+    text.push_str("\nPresets (--preset NAME; the defaults above are the first one's):\n");
+    for preset in info.presets {
+        let _ = write!(text, "  {:<24}", preset.name);
+        wrap_words(&mut text, preset.about.split(' '), 26, 26);
+        let differences = preset_differences(&default, &(preset.config)());
+        if !differences.is_empty() {
+            // Each `--flag value` stays whole on its line.
+            let _ = write!(text, "{:26}", "");
+            wrap_words(&mut text, differences.iter().map(String::as_str), 26, 26);
+        }
+    }
     text
+}
+
+/// The options that take `config` from `base`: `--flag value` for every field that differs.
+fn preset_differences(base: &Config, config: &Config) -> Vec<String> {
+    OPTIONS
+        .iter()
+        .filter_map(|opt| match opt.action {
+            Action::Field { show, .. } if show(base) != show(config) => {
+                Some(format!("{} {}", opt.flag, show(config)))
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 /// One option of the help: the flag in a column, its text wrapped beside it, the default
 /// (`[default: …]`) kept whole on one line.
 fn write_option(text: &mut String, opt: &Opt, description: &str, default: &str) {
     const COLUMN: usize = 26;
-    const WIDTH: usize = 100;
     let flag =
         if opt.is_switch() { opt.flag.to_string() } else { format!("{} {}", opt.flag, opt.value) };
     let _ = write!(text, "  {flag:<w$}", w = COLUMN - 2);
-    let mut used = COLUMN;
+    let used = COLUMN;
     if flag.len() + 2 > COLUMN {
         let _ = write!(text, "\n{:COLUMN$}", "");
     }
     let words = description.split(' ').chain((!default.is_empty()).then_some(default));
+    wrap_words(text, words, COLUMN, used);
+}
+
+const HELP_WIDTH: usize = 100;
+
+/// Appends `words` to a line that has `used` columns, breaking lines before [`HELP_WIDTH`]
+/// and indenting new ones by `column`; ends the last line.
+fn wrap_words<'a>(
+    text: &mut String,
+    words: impl Iterator<Item = &'a str>,
+    column: usize,
+    mut used: usize,
+) {
     for word in words {
         let len = word.chars().count();
-        if used > COLUMN && used + 1 + len > WIDTH {
-            let _ = write!(text, "\n{:COLUMN$}", "");
-            used = COLUMN;
+        if used > column && used + 1 + len > HELP_WIDTH {
+            let _ = write!(text, "\n{:column$}", "");
+            used = column;
         }
-        if used > COLUMN {
+        if used > column {
             text.push(' ');
             used += 1;
         }
@@ -703,9 +808,19 @@ fn write_option(text: &mut String, opt: &Opt, description: &str, default: &str) 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::gae::TimeLimit;
+    use crate::nn::Init;
+    use crate::program::Task;
+    use crate::program::tasks::PendulumTask;
 
-    fn args(line: &str) -> Vec<String> {
-        line.split_whitespace().map(String::from).collect()
+    const INFO: &Info = &PendulumTask::INFO;
+
+    fn parse(args: &[OsString]) -> Result<Command, String> {
+        super::parse(args, INFO)
+    }
+
+    fn args(line: &str) -> Vec<OsString> {
+        line.split_whitespace().map(OsString::from).collect()
     }
 
     fn train(line: &str) -> Train {
@@ -765,7 +880,7 @@ mod tests {
             })
             .collect();
         let mut fields = debug_field_names(&format!("{:?}", Config::default()));
-        assert_eq!(fields.len(), 21, "{fields:?}");
+        assert_eq!(fields.len(), 23, "{fields:?}");
         with_flags.sort_unstable();
         fields.sort_unstable();
         assert_eq!(with_flags, fields);
@@ -775,7 +890,7 @@ mod tests {
     fn no_options_give_the_default_preset() {
         let run = train("");
         assert_eq!(run.config, Config::default());
-        assert_eq!((run.preset, run.quiet, run.out), (Preset::Default, false, None));
+        assert_eq!((run.preset.name, run.quiet, run.out), ("default", false, None));
     }
 
     #[test]
@@ -814,13 +929,13 @@ mod tests {
         };
         let path =
             std::env::temp_dir().join(format!("pendulum-options-{}.txt", std::process::id()));
-        std::fs::write(&path, config_file_text(Preset::Seed, &config)).unwrap();
-        let read = parse(&["--config".to_string(), path.display().to_string()]);
+        std::fs::write(&path, config_file_text(INFO, &INFO.presets[1], &config)).unwrap();
+        let read = parse(&["--config".into(), path.clone().into_os_string()]);
         std::fs::remove_file(&path).unwrap();
         match read {
             Ok(Command::Train(run)) => {
                 assert_eq!(run.config, config);
-                assert_eq!(run.preset, Preset::Seed);
+                assert_eq!(run.preset.name, "seed");
             }
             other => panic!("{other:?}"),
         }
@@ -871,6 +986,19 @@ mod tests {
             ("--total-timesteps 0", "--total-timesteps must be at least 1"),
             ("--entropy-coef nan", "--entropy-coef must be zero or positive, got NaN"),
             ("--hidden-size 100000", "--hidden-size: must be at most 4096, got 100000"),
+            (
+                "--epochs 18446744073709551615",
+                "--epochs: must be at most 1000, got 18446744073709551615",
+            ),
+            (
+                "--total-timesteps 99999999999999999999999",
+                "--total-timesteps: must be at most 1000000000, got 99999999999999999999999",
+            ),
+            ("--batch-size 1000001", "--batch-size: must be at most 1000000, got 1000001"),
+            (
+                "eval --checkpoint x --episodes 100001",
+                "--episodes: must be at most 100000, got 100001",
+            ),
             ("--preset fast", "--preset: expected 'default' or 'seed', got 'fast'"),
             (
                 "--time-limit never",
@@ -914,6 +1042,99 @@ mod tests {
     }
 
     #[test]
+    fn the_last_of_a_repeated_option_wins() {
+        let run =
+            train("--seed 3 --gamma 0.5 --seed 4 --preset seed --preset default --quiet --quiet");
+        assert_eq!((run.config.seed, run.config.gamma, run.preset.name), (4, 0.5, "default"));
+        let path = std::env::temp_dir().join(format!("pendulum-last-{}.txt", std::process::id()));
+        std::fs::write(&path, "--seed 5\n--gamma 0.7\n").unwrap();
+        let run = train(&format!("--seed 9 --config {} --gamma 0.8", path.display()));
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!((run.config.seed, run.config.gamma), (5, 0.8));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn paths_take_any_bytes_and_other_values_must_be_utf8() {
+        use std::os::unix::ffi::OsStringExt;
+        let odd = OsString::from_vec(b"/tmp/\xe9t\xff".to_vec());
+        let mut line = args("eval --checkpoint");
+        line.push(odd.clone());
+        match parse(&line) {
+            Ok(Command::Eval(eval)) => assert_eq!(eval.checkpoint.as_os_str(), odd),
+            other => panic!("{other:?}"),
+        }
+        let mut inline = OsString::from("--out=");
+        inline.push(&odd);
+        match parse(&[inline]) {
+            Ok(Command::Train(run)) => assert_eq!(run.out.unwrap().as_os_str(), odd),
+            other => panic!("{other:?}"),
+        }
+        let bad = |args: &[OsString]| match parse(args) {
+            Err(message) => message,
+            Ok(other) => panic!("{other:?}"),
+        };
+        let value = OsString::from_vec(b"1\xff".to_vec());
+        assert_eq!(bad(&["--seed".into(), value.clone()]), "--seed: '1\\xff' is not valid UTF-8");
+        let mut flag = OsString::from("--se");
+        flag.push(&value);
+        assert_eq!(bad(&[flag]), "unknown option '--se1\\xff'");
+        assert!(bad(&[value]).starts_with("unknown command '1\\xff'"));
+    }
+
+    #[test]
+    fn config_files_may_have_a_bom_and_any_line_endings() {
+        let path =
+            std::env::temp_dir().join(format!("pendulum-endings-{}.txt", std::process::id()));
+        for text in [
+            "\u{feff}--seed 5\r\n--gamma 0.7\r\n",
+            "--seed 5\r--gamma 0.7\r",
+            "\u{feff}# old Mac\r--seed 5\r\r--gamma 0.7",
+        ] {
+            std::fs::write(&path, text).unwrap();
+            let run = train(&format!("--config {}", path.display()));
+            assert_eq!((run.config.seed, run.config.gamma), (5, 0.7), "{text:?}");
+        }
+        // Line numbers count every kind of line ending.
+        std::fs::write(&path, "--seed 5\r\n\r--gamma 7\n").unwrap();
+        let message = error(&format!("--config {}", path.display()));
+        assert_eq!(message, format!("{} line 3: --gamma must be in [0, 1], got 7", path.display()));
+        std::fs::write(&path, b"--seed 5\n--gamma \xff\n").unwrap();
+        let message = error(&format!("--config {}", path.display()));
+        assert_eq!(message, format!("{} line 2: not UTF-8 text", path.display()));
+        std::fs::write(&path, vec![b'#'; 64 * 1024 + 1]).unwrap();
+        let message = error(&format!("--config {}", path.display()));
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(
+            message,
+            format!(
+                "--config: {} is larger than 64 KiB, too large for a config file",
+                path.display()
+            )
+        );
+        #[cfg(unix)]
+        assert_eq!(
+            error("--config /dev/zero"),
+            "--config: /dev/zero is larger than 64 KiB, too large for a config file"
+        );
+    }
+
+    #[test]
+    fn every_count_states_its_bound_in_the_help() {
+        let help = help_text(INFO).replace(&format!("\n{:26}", ""), " ");
+        for opt in OPTIONS {
+            if let Some(max) = opt.max {
+                assert!(
+                    help.contains(&format!("{}, 1 to {max}", opt.help)),
+                    "{} in\n{help}",
+                    opt.flag
+                );
+            }
+        }
+        assert!(help.contains("An option given twice takes its last value"), "{help}");
+    }
+
+    #[test]
     fn edit_distance_counts_edits() {
         assert_eq!(edit_distance("kitten", "sitting"), 3);
         assert_eq!(edit_distance("", "abc"), 3);
@@ -922,12 +1143,15 @@ mod tests {
 
     #[test]
     fn help_lists_every_option_with_its_default() {
-        let help = help_text();
+        let help = help_text(INFO);
         for opt in OPTIONS {
             assert!(help.contains(opt.flag), "{} missing from help", opt.flag);
         }
         assert!(help.contains("--num-envs N"));
-        assert!(help.contains("[default: 8; seed preset: 1]"), "{help}");
+        assert!(help.contains("--num-envs N") && help.contains("[default: 8]"), "{help}");
+        // Each preset lists the options in which it differs from the default one.
+        let seed = help.lines().skip_while(|l| !l.starts_with("  seed ")).nth(1).unwrap();
+        assert!(seed.trim_start().starts_with("--num-envs 1 --rollout-steps 2048"), "{help}");
         assert!(help.lines().all(|l| l.chars().count() <= 100), "{help}");
     }
 }

@@ -1,0 +1,242 @@
+//! `PROGRAM [train]`: a training run and the four files it leaves.
+//!
+//! The run owns its directory while it lives ([`RunDir`]): no other run can write there, and
+//! every file in it is this run's. Every file is written with [`write_atomic`], so each is
+//! either absent, the previous version or the new one, never half written. `config.txt` and a
+//! checkpoint of the untrained networks are written before training starts, which also proves
+//! the directory writable before any time is spent; `metrics.csv` and `policy.ckpt` are
+//! rewritten after every update, so an interrupted run keeps its record up to its last update,
+//! and a diverged one its last good networks.
+//!
+//! However a run ends, it ends the same way: the learning curve is written, and one line says
+//! what happened. SIGINT and SIGTERM are caught ([`Catch`]) and acted on between two updates,
+//! so that no file write is cut off; a closed or full standard output ends the run at the next
+//! line it prints.
+
+use super::options::{Train, config_file_text};
+use super::output::OutputError;
+use super::progress::Progress;
+use super::rundir::RunDir;
+use super::signals::{Catch, Signal};
+use super::{Failure, Info, Preset, Task, final_line, output, terminal};
+use crate::checkpoint::{self, write_atomic};
+use crate::plot::{LinePlot, Series};
+use crate::ppo::{Config, Divergence, Trainer, UpdateStats, evaluate, evaluation_seed};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Episodes of the final evaluation.
+const FINAL_EVAL_EPISODES: usize = super::options::EVAL_EPISODES;
+/// The files of a run, all that its directory may hold.
+pub const RUN_FILES: [&str; 4] = ["config.txt", "metrics.csv", "learning_curve.svg", "policy.ckpt"];
+
+/// Why training stopped before its budget was spent.
+enum Stop {
+    Diverged(Divergence),
+    Signal(Signal),
+    Output(OutputError),
+}
+
+// ANCHOR: train
+/// Trains, writes the run's files, evaluates, and prints the final line.
+///
+/// # Errors
+/// A one-line message and its status: the output directory cannot be taken or written (1),
+/// training diverged (1), a signal ended it (128 + the signal), standard output failed.
+pub fn run<T: Task>(train: Train) -> Result<(), Failure> {
+    let Train { preset, config, out, quiet } = train;
+    let info = &T::INFO;
+    let dir = RunDir::take(&out.unwrap_or_else(|| default_out_dir(preset, &config)), &RUN_FILES)?;
+    let [config_path, metrics_path, curve_path, checkpoint_path] = RUN_FILES.map(|f| dir.file(f));
+    write_file(&config_path, config_file_text(info, preset, &config).as_bytes())?;
+
+    let envs = (0..config.num_envs).map(|_| T::env()).collect();
+    let mut trainer = Trainer::new(config.clone(), envs);
+    let save = |trainer: &Trainer<T::Env>, stats: Option<&UpdateStats>| {
+        let progress = checkpoint::Progress {
+            update: stats.map_or(0, |s| s.update as u64),
+            timesteps: stats.map_or(0, |s| s.timesteps as u64),
+        };
+        let (actor, critic) = (trainer.actor(), trainer.critic());
+        checkpoint::save_for(&checkpoint_path, info.env_id, &config, actor, critic, progress)
+            .map_err(|e| e.message_with(&terminal::path(&e.path)))
+    };
+    save(&trainer, None)?;
+
+    let signals = Catch::new(&[Signal::Interrupt, Signal::Terminate]);
+    let mut progress = Progress::new(quiet, config.updates(), config.batch_size());
+    let mut metrics = Metrics::new();
+    let mut last_saved = 0;
+    let stop = loop {
+        if let Some(signal) = signals.ending() {
+            break Some(Stop::Signal(signal));
+        }
+        if trainer.is_done() {
+            break None;
+        }
+        let stats = match trainer.iterate() {
+            Ok(stats) => stats,
+            Err(divergence) => {
+                if let Some(stats) = &divergence.stats {
+                    metrics.push(stats, &config);
+                    write_file(&metrics_path, metrics.csv.as_bytes())?;
+                }
+                break Some(Stop::Diverged(divergence));
+            }
+        };
+        metrics.push(&stats, &config);
+        write_file(&metrics_path, metrics.csv.as_bytes())?;
+        save(&trainer, Some(&stats))?;
+        last_saved = stats.update;
+        if let Err(e) = progress.update(&stats) {
+            break Some(Stop::Output(e));
+        }
+    };
+    write_file(&curve_path, learning_curve::<T>(&metrics, preset, &config).as_bytes())?;
+    drop(signals);
+    let checkpoint = terminal::path(&checkpoint_path);
+    let message = match stop {
+        None => None,
+        Some(Stop::Output(e)) => return Err(Failure::from(e)),
+        Some(Stop::Diverged(divergence)) => Some((
+            1,
+            format!("{divergence}; keeping the checkpoint of update {last_saved} at {checkpoint}"),
+        )),
+        Some(Stop::Signal(signal)) => Some((
+            signal.exit_status(),
+            format!(
+                "interrupted by {} after update {last_saved} of {}; its checkpoint, metrics.csv and learning_curve.svg are in {} ({} eval --checkpoint {checkpoint})",
+                signal.name(),
+                config.updates(),
+                terminal::path(dir.path()),
+                info.name
+            ),
+        )),
+    };
+    progress.end_line()?;
+    if let Some((status, message)) = message {
+        return Err(Failure { message: Some(message), status });
+    }
+
+    let eval_envs = (0..FINAL_EVAL_EPISODES).map(|_| T::env()).collect();
+    let result = evaluate(trainer.actor(), eval_envs, evaluation_seed(config.seed));
+    progress.say(&format!("run files: {}", terminal::path(dir.path())))?;
+    output::println(&final_line(&result))?;
+    Ok(())
+}
+// ANCHOR_END: train
+
+fn write_file(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    write_atomic(path, bytes).map_err(|e| format!("cannot write {}: {e}", terminal::path(path)))
+}
+
+fn default_out_dir(preset: &Preset, config: &Config) -> PathBuf {
+    let stamp = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis());
+    PathBuf::from("runs").join(format!("{}-seed{}-{stamp}", preset.name, config.seed))
+}
+
+// ANCHOR: metrics
+/// The rows of `metrics.csv` and the points of the learning curve.
+pub struct Metrics {
+    pub csv: String,
+    curve: Vec<(f64, f64)>,
+}
+
+/// The columns, named as Stable-Baselines3 logs them where the two overlap, so that tools
+/// written for its CSV logs read ours. Two differences: `rollout/ep_rew_mean` is the mean over
+/// the episodes that ended during the update (SB3 averages the last 100 episodes), and the
+/// two `time/*_seconds` columns are ours.
+pub const CSV_HEADER: &str = "time/iterations,time/total_timesteps,time/time_elapsed,time/fps,\
+rollout/ep_rew_mean,rollout/ep_len_mean,train/approx_kl,train/clip_fraction,train/clip_range,\
+train/entropy_loss,train/explained_variance,train/learning_rate,train/policy_gradient_loss,\
+train/value_loss,time/collect_seconds,time/learn_seconds";
+
+impl Default for Metrics {
+    fn default() -> Metrics {
+        Metrics::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        Metrics { csv: format!("{CSV_HEADER}\n"), curve: Vec::new() }
+    }
+
+    /// Adds the row of one update.
+    pub fn push(&mut self, s: &UpdateStats, config: &Config) {
+        let optional = |x: Option<f64>| x.map_or(String::new(), |x| format!("{x:.3}"));
+        let _ = writeln!(
+            self.csv,
+            "{},{},{:.3},{:.0},{},{},{},{},{},{},{},{},{},{},{:.4},{:.4}",
+            s.update,
+            s.timesteps,
+            s.elapsed,
+            s.timesteps as f64 / s.elapsed.max(1e-9),
+            optional(s.episode_return),
+            optional(s.episode_length),
+            s.approx_kl,
+            s.clip_fraction,
+            config.clip_epsilon,
+            -s.entropy, // SB3 logs the entropy *loss*: the negated entropy
+            s.explained_variance,
+            s.learning_rate,
+            s.policy_loss,
+            s.value_loss,
+            s.collect_seconds,
+            s.learn_seconds
+        );
+        // No episode ended: NaN leaves a gap in the curve rather than inventing a value.
+        self.curve.push((s.timesteps as f64, s.episode_return.unwrap_or(f64::NAN)));
+    }
+}
+// ANCHOR_END: metrics
+
+/// `learning_curve.svg`: the mean training return against environment steps, with the
+/// task's marks (for the pendulum −150, good, and −200, successful).
+pub fn learning_curve<T: Task>(metrics: &Metrics, preset: &Preset, config: &Config) -> String {
+    let Info { env_id, .. } = T::INFO;
+    LinePlot {
+        title: format!("PPO on {env_id}: preset {}, seed {}", preset.name, config.seed),
+        x_label: "environment steps".into(),
+        y_label: "mean episode return".into(),
+        series: vec![Series {
+            label: "episodes ending in each update (stochastic policy)".into(),
+            points: metrics.curve.clone(),
+            color: "#1f77b4".into(),
+        }],
+        hlines: T::MARKS
+            .iter()
+            .map(|&(value, meaning)| (value, format!("{}: {meaning}", signed(value))))
+            .collect(),
+    }
+    .to_svg()
+}
+
+/// A number as the plots label it, with a true minus sign.
+fn signed(value: f64) -> String {
+    if value < 0.0 { format!("−{}", -value) } else { value.to_string() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_rows_have_every_column() {
+        let mut metrics = Metrics::new();
+        let stats = UpdateStats {
+            update: 1,
+            timesteps: 2048,
+            entropy: 1.5,
+            elapsed: 0.5,
+            ..UpdateStats::default()
+        };
+        metrics.push(&stats, &Config::default());
+        let lines: Vec<&str> = metrics.csv.lines().collect();
+        let columns = CSV_HEADER.split(',').count();
+        assert_eq!(columns, 16);
+        assert_eq!(lines[1].split(',').count(), columns, "{}", lines[1]);
+        assert!(lines[1].starts_with("1,2048,0.500,4096,,,0,0,0.2,-1.5,"), "{}", lines[1]);
+    }
+}
