@@ -87,8 +87,20 @@ fn policy_std(actor: &Actor) -> f32 {
     std[0]
 }
 
-/// Trains `config` for `budget` steps with `seed`; `trace` receives every update's statistics.
-fn run(config: &Config, budget: usize, seed: u64, trace: &mut dyn FnMut(&UpdateStats, f32)) -> Run {
+/// The `pendulum` program's final evaluation: 100 episodes of the deterministic policy.
+fn final_evaluation(actor: &Actor, seed: u64) -> f64 {
+    let envs = (0..100).map(|_| Pendulum::new()).collect();
+    evaluate(actor, envs, evaluation_seed(seed)).mean
+}
+
+/// Trains `config` for `budget` steps with `seed`; `trace` receives every update's statistics
+/// and the policy it left.
+fn run(
+    config: &Config,
+    budget: usize,
+    seed: u64,
+    trace: &mut dyn FnMut(&UpdateStats, &Actor),
+) -> Run {
     let config = Config { total_timesteps: budget, seed, ..config.clone() };
     let start = Instant::now();
     let envs = (0..config.num_envs).map(|_| Pendulum::new()).collect();
@@ -100,7 +112,7 @@ fn run(config: &Config, budget: usize, seed: u64, trace: &mut dyn FnMut(&UpdateS
                 if stats.approx_kl > max_kl.0 {
                     max_kl = (stats.approx_kl, stats.update);
                 }
-                trace(&stats, policy_std(trainer.actor()));
+                trace(&stats, trainer.actor());
             }
             Err(diverged) => {
                 divergence = Some(diverged.to_string());
@@ -108,10 +120,7 @@ fn run(config: &Config, budget: usize, seed: u64, trace: &mut dyn FnMut(&UpdateS
             }
         }
     }
-    let eval = divergence.is_none().then(|| {
-        let envs = (0..100).map(|_| Pendulum::new()).collect();
-        evaluate(trainer.actor(), envs, evaluation_seed(seed)).mean
-    });
+    let eval = divergence.is_none().then(|| final_evaluation(trainer.actor(), seed));
     let final_std = policy_std(trainer.actor());
     Run { eval, divergence, max_kl, final_std, seconds: start.elapsed().as_secs_f64() }
 }
@@ -223,18 +232,21 @@ fn main() {
         }
     }
     if let Some(budget) = trace {
-        println!("update  steps      lr        entropy   σ        KL       clip    return");
-        let mut print = |s: &UpdateStats, std: f32| {
+        // `return` is the mean of the episodes that ended in the update's rollout (the
+        // sampling policy before the update); `eval` the deterministic policy after it.
+        println!("update    steps  rate       entropy  σ        KL       clip     return     eval");
+        let mut print = |s: &UpdateStats, actor: &Actor| {
             println!(
-                "{:>6} {:>8} {:.3e} {:>8.4} {:.5} {:.5} {:.4} {:>8.1}",
+                "{:>6} {:>8}  {:.3e}  {:>7.4}  {:.5}  {:.5}  {:.4}  {:>7.1}  {:>7.1}",
                 s.update,
                 s.timesteps,
                 s.learning_rate,
                 s.entropy,
-                std,
+                policy_std(actor),
                 s.approx_kl,
                 s.clip_fraction,
-                s.episode_return.unwrap_or(f64::NAN)
+                s.episode_return.unwrap_or(f64::NAN),
+                final_evaluation(actor, trace_seed),
             )
         };
         let result = run(&config, budget, trace_seed, &mut print);

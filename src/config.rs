@@ -41,13 +41,13 @@ pub struct Config {
     pub actor_learning_rate: f32,
     /// Adam's learning rate for the critic.
     pub critic_learning_rate: f32,
-    /// Decay both learning rates linearly over `anneal_horizon`: update `u` of the horizon's
-    /// `U` uses `1 − (u − 1)/U` times the configured rate, so the last one still uses `1/U`
-    /// of it (see [`Config::learning_rate_fraction`]).
+    /// Decay both learning rates linearly over the run, or over `anneal_horizon` if that is
+    /// shorter: update `u` of `U` uses `1 − (u − 1)/U` times the configured rate, so the last
+    /// one still uses `1/U` of it (see [`Config::learning_rate_fraction`]).
     pub anneal_learning_rate: bool,
-    /// The environment steps annealing takes; a run longer than that goes on at `1/U` of the
-    /// configured rates. `None`: the whole run, as CleanRL does, so that the rate at a given
-    /// step depends on how long the run is going to be.
+    /// The most environment steps annealing may take: a run longer than that anneals over
+    /// this many and goes on at the last rate, so that no run keeps a high rate for longer
+    /// than the horizon. `None`: annealing always takes the whole run, as CleanRL does.
     pub anneal_horizon: Option<usize>,
     /// Weight α of the entropy bonus.
     pub entropy_coef: f32,
@@ -77,8 +77,8 @@ pub struct Config {
 // ANCHOR_END: config
 
 // ANCHOR: presets
-/// The budget every preset was designed for, in environment steps: the horizon of its
-/// learning-rate schedule, whatever the budget of a run.
+/// The budget every preset was designed for, in environment steps: the longest its learning
+/// rates take to anneal, whatever the budget of a run.
 pub const PRESET_STEPS: usize = 100_000;
 
 impl Config {
@@ -122,8 +122,8 @@ impl Config {
 impl Default for Config {
     /// What the `pendulum` program runs: chosen by experiment to solve Pendulum within the
     /// same 100,000 steps (the results chapter shows the search and the per-seed table). Its
-    /// learning rates anneal over those 100,000 steps whatever the budget: a shorter run is
-    /// the start of the 100,000-step run, a longer one continues it at a small rate.
+    /// learning rates anneal over the run, but never over more than those 100,000 steps: a
+    /// longer run is the 100,000-step run continued at its last, small rate.
     fn default() -> Config {
         Config {
             total_timesteps: 100_000,
@@ -236,14 +236,14 @@ impl Config {
 
     // ANCHOR: schedule
     /// The factor on both configured learning rates during update `update` (1-based): 1
-    /// without annealing; with it, `1 − (u − 1)/U` on update `u` of the `U` updates of the
-    /// horizon (`anneal_horizon` steps, or the whole run), then `1/U`, the horizon's last rate.
+    /// without annealing; with it, `1 − (u − 1)/U` on update `u` of the `U` updates annealing
+    /// takes (the run's, or the horizon's if they are fewer), then `1/U`, its last rate.
     pub fn learning_rate_fraction(&self, update: usize) -> f32 {
         if !self.anneal_learning_rate {
             return 1.0;
         }
         let horizon = match self.anneal_horizon {
-            Some(steps) => steps.div_ceil(self.batch_size()).max(1),
+            Some(steps) => self.updates().min(steps.div_ceil(self.batch_size()).max(1)),
             None => self.updates(),
         };
         if update > horizon {
