@@ -28,6 +28,7 @@ pub use atomic::{is_temporary_of, write_atomic};
 
 use crate::config::Choice;
 use crate::nn::{Actor, ActorConfig, Critic, CriticConfig, StdParam};
+use crate::normalize::RunningStats;
 use crate::ppo::Config;
 use fields::{Reader, Writer, to_u32};
 use std::fmt;
@@ -60,6 +61,8 @@ pub struct Checkpoint {
     pub config: Config,
     pub actor: Actor,
     pub critic: Critic,
+    /// The observation statistics to normalize with, when the config normalizes them.
+    pub observation_stats: Option<RunningStats>,
     pub progress: Progress,
 }
 
@@ -184,8 +187,30 @@ pub fn save_for(
     critic: &Critic,
     progress: Progress,
 ) -> Result<(), CheckpointError> {
-    let bytes = encode_for(env, config, actor, critic, progress);
-    write_atomic(path, &bytes)
+    let snapshot = Snapshot { env, config, actor, critic, observation_stats: None, progress };
+    save_snapshot(path, &snapshot)
+}
+
+/// Everything a checkpoint holds, borrowed from a trainer for saving.
+#[derive(Clone, Copy, Debug)]
+pub struct Snapshot<'a> {
+    /// Gymnasium's name of the environment, or empty.
+    pub env: &'a str,
+    pub config: &'a Config,
+    pub actor: &'a Actor,
+    pub critic: &'a Critic,
+    /// The observation statistics the networks were trained to read, if observations were
+    /// normalized: evaluation must normalize with them.
+    pub observation_stats: Option<&'a RunningStats>,
+    pub progress: Progress,
+}
+
+/// Writes `snapshot` to `path` atomically.
+///
+/// # Errors
+/// If the file cannot be written.
+pub fn save_snapshot(path: &Path, snapshot: &Snapshot<'_>) -> Result<(), CheckpointError> {
+    write_atomic(path, &encode_snapshot(snapshot))
         .map_err(|e| CheckpointError { path: path.to_path_buf(), problem: Problem::Io(e) })
 }
 
@@ -255,6 +280,12 @@ pub fn encode_for(
     critic: &Critic,
     progress: Progress,
 ) -> Vec<u8> {
+    encode_snapshot(&Snapshot { env, config, actor, critic, observation_stats: None, progress })
+}
+
+/// The bytes of `snapshot`, laid out as the format table says.
+pub fn encode_snapshot(snapshot: &Snapshot<'_>) -> Vec<u8> {
+    let Snapshot { env, config, actor, critic, observation_stats, progress } = *snapshot;
     let mut w = Writer(Vec::new());
     w.0.extend_from_slice(&MAGIC);
     w.u32(FORMAT_VERSION);
@@ -277,6 +308,14 @@ pub fn encode_for(
 
     w.tensors(&actor.parameter_names(), &actor.parameters());
     w.tensors(&critic.parameter_names(), &critic.parameters());
+    w.bool(observation_stats.is_some());
+    if let Some(stats) = observation_stats {
+        w.u32(to_u32(stats.dims()));
+        w.f64(stats.count);
+        for &x in stats.mean.iter().chain(&stats.var) {
+            w.f64(x);
+        }
+    }
 
     let mut bytes = w.0;
     let length = (bytes.len() + CHECKSUM_BYTES) as u64;
@@ -362,15 +401,51 @@ pub fn decode(bytes: &[u8]) -> Result<Checkpoint, Problem> {
     critic
         .load_parameters(&critic_tensors)
         .map_err(|e| Problem::Sizes(format!("critic of sizes {describe}: {e}")))?;
+    let observation_stats = read_observation_stats(&mut r, &config, actor_config.obs_size)?;
     if r.remaining() != 0 {
         return Err(Problem::Malformed(format!(
             "{} unexpected bytes after the parameters",
             r.remaining()
         )));
     }
-    Ok(Checkpoint { env, config, actor, critic, progress })
+    Ok(Checkpoint { env, config, actor, critic, observation_stats, progress })
 }
 // ANCHOR_END: decode
+
+/// The observation statistics after the networks: present exactly when the config normalizes
+/// observations, of the observations' size, with a positive count and finite moments.
+fn read_observation_stats(
+    r: &mut Reader,
+    config: &Config,
+    obs_size: usize,
+) -> Result<Option<RunningStats>, Problem> {
+    let present = r.bool()?;
+    if present != config.normalize_observations {
+        return Err(Problem::Malformed(format!(
+            "observation statistics {} where the config {} observations",
+            if present { "stored" } else { "missing" },
+            if config.normalize_observations { "normalizes" } else { "does not normalize" }
+        )));
+    }
+    if !present {
+        return Ok(None);
+    }
+    let dims = r.u32()? as usize;
+    if dims != obs_size || dims.saturating_mul(16) > r.remaining() {
+        return Err(Problem::Sizes(format!(
+            "observation statistics of {dims} components for observations of {obs_size}"
+        )));
+    }
+    let count = r.f64()?;
+    let mut values = (0..2 * dims).map(|_| r.f64()).collect::<Result<Vec<f64>, Problem>>()?;
+    let var = values.split_off(dims);
+    let finite =
+        count > 0.0 && count.is_finite() && values.iter().chain(&var).all(|x| x.is_finite());
+    if !finite || var.iter().any(|&v| v < 0.0) {
+        return Err(Problem::Malformed("observation statistics that are not finite".into()));
+    }
+    Ok(Some(RunningStats { mean: values, var, count }))
+}
 
 /// Checks the magic and the version at the start of `bytes`, the whole file or its first
 /// [`HEADER_BYTES`], and returns the length the header announces.
@@ -428,13 +503,20 @@ fn check_sizes(
         )));
     }
     let expected_hidden = vec![config.hidden_size; 2];
-    if actor.hidden != expected_hidden || critic.hidden != expected_hidden {
+    // A shared network's critic is the value head alone, reading the trunk's last layer.
+    let (critic_hidden, critic_input) = if config.shared_network {
+        (vec![], config.hidden_size)
+    } else {
+        (expected_hidden.clone(), actor.obs_size)
+    };
+    if actor.hidden != expected_hidden || critic.hidden != critic_hidden {
         return Err(Problem::Sizes(format!(
-            "{sizes} do not match the config's two hidden layers of {}",
-            config.hidden_size
+            "{sizes} do not match the config's two hidden layers of {}{}",
+            config.hidden_size,
+            if config.shared_network { " and a shared trunk" } else { "" }
         )));
     }
-    if actor.obs_size == 0 || actor.action_size == 0 || critic.obs_size != actor.obs_size {
+    if actor.obs_size == 0 || actor.action_size == 0 || critic.obs_size != critic_input {
         return Err(Problem::Sizes(format!("{sizes} do not fit together")));
     }
     let chain: Vec<usize> = std::iter::once(actor.obs_size)
@@ -478,6 +560,7 @@ fn write_config(w: &mut Writer, c: &Config) {
         w.f32(x);
     }
     w.bool(c.anneal_learning_rate);
+    w.opt_u64(c.anneal_horizon);
     w.f32(c.entropy_coef);
     w.opt_f32(c.max_grad_norm);
     w.opt_f32(c.value_clip);
@@ -500,6 +583,17 @@ fn write_config(w: &mut Writer, c: &Config) {
     w.f32(high);
     w.u8(c.init.code());
     w.u64(c.seed);
+    w.u8(c.objective.code());
+    w.f32(c.kl_coef);
+    w.opt_f32(c.adaptive_kl);
+    w.opt_f32(c.target_kl);
+    w.f32(c.value_coef);
+    w.bool(c.minibatch_advantages);
+    w.f32(c.adam_eps);
+    w.bool(c.anneal_entropy);
+    w.bool(c.normalize_observations);
+    w.bool(c.normalize_rewards);
+    w.bool(c.shared_network);
 }
 
 fn read_config(r: &mut Reader) -> Result<Config, Problem> {
@@ -514,6 +608,7 @@ fn read_config(r: &mut Reader) -> Result<Config, Problem> {
     let actor_learning_rate = r.f32()?;
     let critic_learning_rate = r.f32()?;
     let anneal_learning_rate = r.bool()?;
+    let anneal_horizon = r.opt_usize()?;
     let entropy_coef = r.f32()?;
     let max_grad_norm = r.opt_f32()?;
     let value_clip = r.opt_f32()?;
@@ -535,6 +630,17 @@ fn read_config(r: &mut Reader) -> Result<Config, Problem> {
     };
     let init = r.choice("initialization")?;
     let seed = r.u64()?;
+    let objective = r.choice("objective")?;
+    let kl_coef = r.f32()?;
+    let adaptive_kl = r.opt_f32()?;
+    let target_kl = r.opt_f32()?;
+    let value_coef = r.f32()?;
+    let minibatch_advantages = r.bool()?;
+    let adam_eps = r.f32()?;
+    let anneal_entropy = r.bool()?;
+    let normalize_observations = r.bool()?;
+    let normalize_rewards = r.bool()?;
+    let shared_network = r.bool()?;
     Ok(Config {
         total_timesteps,
         num_envs,
@@ -547,10 +653,7 @@ fn read_config(r: &mut Reader) -> Result<Config, Problem> {
         actor_learning_rate,
         critic_learning_rate,
         anneal_learning_rate,
-        // Format version 2 does not store the horizon. No option of the programs sets it, so
-        // every config they save has the presets' value; an option that sets it must also
-        // store it (a new format version).
-        anneal_horizon: Some(crate::ppo::PRESET_STEPS),
+        anneal_horizon,
         entropy_coef,
         max_grad_norm,
         value_clip,
@@ -563,5 +666,16 @@ fn read_config(r: &mut Reader) -> Result<Config, Problem> {
         std_param,
         init,
         seed,
+        objective,
+        kl_coef,
+        adaptive_kl,
+        target_kl,
+        value_coef,
+        minibatch_advantages,
+        adam_eps,
+        anneal_entropy,
+        normalize_observations,
+        normalize_rewards,
+        shared_network,
     })
 }

@@ -14,6 +14,7 @@ use crate::distributions::tanh_normal::TanhNormal;
 use crate::distributions::truncated_normal::TruncatedNormal;
 use crate::env::ActionSpace;
 use crate::gae::TimeLimit;
+use crate::loss::Objective;
 use crate::nn::{Activation, ActorConfig, CriticConfig, Init, PolicyHead, StdParam};
 
 // ANCHOR: config
@@ -73,6 +74,41 @@ pub struct Config {
     pub init: Init,
     /// Seed of the one random generator behind initialization, sampling and shuffling.
     pub seed: u64,
+    // ANCHOR: variants
+    /// What the actor maximizes: PPO's clipped surrogate, or a variant (the Variants part).
+    pub objective: Objective,
+    /// β of the KL penalty ([`Objective::KlPenalty`]); its starting value when adapted.
+    pub kl_coef: f32,
+    /// The KL penalty's target `d_targ`: after each update β halves if the KL fell below
+    /// `d_targ/1.5` and doubles if it rose above `1.5·d_targ` (the PPO paper's rule); `None`
+    /// keeps β fixed.
+    pub adaptive_kl: Option<f32>,
+    /// Stop an update's epochs before the first minibatch whose approximate KL exceeds 1.5
+    /// times this (Stable-Baselines3's rule), or `None` to run them all.
+    pub target_kl: Option<f32>,
+    /// Weight c₁ of the value loss. It scales the critic's loss (which Adam all but ignores,
+    /// except through ε and gradient clipping) and, in a shared network, sets the balance
+    /// between the value and the policy gradients in their common layers.
+    pub value_coef: f32,
+    /// Normalize advantages within each minibatch (CleanRL) rather than over the rollout;
+    /// read only when `normalize_advantages` is on.
+    pub minibatch_advantages: bool,
+    /// Adam's ε for both optimizers (PyTorch's default 1e-8; many PPO codes use 1e-5).
+    pub adam_eps: f32,
+    /// Decay the entropy coefficient with the learning rates' schedule (the TensorFlow
+    /// overview's advice: explore early, exploit late).
+    pub anneal_entropy: bool,
+    /// Normalize observations by their running mean and variance, clipped to ±10; the
+    /// statistics are frozen for evaluation and stored in checkpoints.
+    pub normalize_observations: bool,
+    /// Divide rewards by the running standard deviation of the discounted return, clipped to
+    /// ±10 (Gymnasium's `NormalizeReward`).
+    pub normalize_rewards: bool,
+    /// One trunk for policy and value (the JAX write-up's shared network): the critic becomes a
+    /// linear value head on the actor's last hidden layer, and one Adam (the actor's) steps the
+    /// combined loss, policy − entropy + `value_coef` × value.
+    pub shared_network: bool,
+    // ANCHOR_END: variants
 }
 // ANCHOR_END: config
 
@@ -115,6 +151,17 @@ impl Config {
             std_param: StdParam::Softplus,
             init: Init::PyTorchDefault,
             seed: 1,
+            objective: Objective::Clipped,
+            kl_coef: 1.0,
+            adaptive_kl: None,
+            target_kl: None,
+            value_coef: 1.0,
+            minibatch_advantages: false,
+            adam_eps: 1e-8,
+            anneal_entropy: false,
+            normalize_observations: false,
+            normalize_rewards: false,
+            shared_network: false,
         }
     }
 }
@@ -150,6 +197,17 @@ impl Default for Config {
             std_param: StdParam::LogStd { init: 0.0, clamp: Some((-20.0, 2.0)) },
             init: Init::Orthogonal,
             seed: 1,
+            objective: Objective::Clipped,
+            kl_coef: 1.0,
+            adaptive_kl: None,
+            target_kl: None,
+            value_coef: 1.0,
+            minibatch_advantages: false,
+            adam_eps: 1e-8,
+            anneal_entropy: false,
+            normalize_observations: false,
+            normalize_rewards: false,
+            shared_network: false,
         }
     }
 }
@@ -184,6 +242,17 @@ impl Config {
             std_param: StdParam::Softplus,
             init: Init::Orthogonal,
             seed: 1,
+            objective: Objective::Clipped,
+            kl_coef: 1.0,
+            adaptive_kl: None,
+            target_kl: None,
+            value_coef: 1.0,
+            minibatch_advantages: false,
+            adam_eps: 1e-8,
+            anneal_entropy: false,
+            normalize_observations: false,
+            normalize_rewards: false,
+            shared_network: false,
         }
     }
 
@@ -218,6 +287,17 @@ impl Config {
             std_param: StdParam::Softplus,
             init: Init::PyTorchDefault,
             seed: 1,
+            objective: Objective::Clipped,
+            kl_coef: 1.0,
+            adaptive_kl: None,
+            target_kl: None,
+            value_coef: 1.0,
+            minibatch_advantages: false,
+            adam_eps: 1e-8,
+            anneal_entropy: false,
+            normalize_observations: false,
+            normalize_rewards: false,
+            shared_network: false,
         }
     }
 }
@@ -304,15 +384,27 @@ impl Config {
                 self.entropy_coef
             ));
         }
+        for (name, value) in [("kl_coef", self.kl_coef), ("value_coef", self.value_coef)] {
+            if !(value >= 0.0 && value.is_finite()) {
+                return Err(format!("{name} must be zero or positive, got {value}"));
+            }
+        }
+        if !(self.adam_eps >= 0.0 && self.adam_eps.is_finite()) {
+            return Err(format!("adam_eps must be zero or positive, got {}", self.adam_eps));
+        }
         match self.std_param {
             StdParam::LogStd { init, clamp } => validate_log_std(init, clamp)?,
             // A head's log σ can be anything its weights make it: the clamp alone bounds it.
             StdParam::LogStdHead { clamp } => validate_log_std(clamp.0, Some(clamp))?,
             StdParam::Softplus => {}
         }
-        for (name, limit) in
-            [("max_grad_norm", self.max_grad_norm), ("value_clip", self.value_clip)]
-        {
+        let limits = [
+            ("max_grad_norm", self.max_grad_norm),
+            ("value_clip", self.value_clip),
+            ("adaptive_kl", self.adaptive_kl),
+            ("target_kl", self.target_kl),
+        ];
+        for (name, limit) in limits {
             if let Some(value) = limit
                 && !(value > 0.0 && value.is_finite())
             {
@@ -343,8 +435,17 @@ impl Config {
         }
     }
 
-    /// The critic for `obs_size` observations.
+    /// The critic for `obs_size` observations; with a shared network, the value head alone: a
+    /// linear layer reading the actor's last hidden layer.
     pub fn critic_config(&self, obs_size: usize) -> CriticConfig {
+        if self.shared_network {
+            return CriticConfig {
+                obs_size: self.hidden_size,
+                hidden: vec![],
+                activation: self.activation,
+                init: self.init,
+            };
+        }
         CriticConfig {
             obs_size,
             hidden: vec![self.hidden_size; 2],
@@ -435,8 +536,20 @@ impl Choice for TimeLimit {
 }
 
 impl Choice for Init {
-    const CHOICES: &'static [(&'static str, Self)] =
-        &[("pytorch", Init::PyTorchDefault), ("orthogonal", Init::Orthogonal)];
+    const CHOICES: &'static [(&'static str, Self)] = &[
+        ("pytorch", Init::PyTorchDefault),
+        ("orthogonal", Init::Orthogonal),
+        ("he-normal", Init::HeNormal),
+    ];
+}
+
+impl Choice for Objective {
+    const CHOICES: &'static [(&'static str, Self)] = &[
+        ("clip", Objective::Clipped),
+        ("spo", Objective::Spo),
+        ("kl-penalty", Objective::KlPenalty),
+        ("none", Objective::Unclipped),
+    ];
 }
 
 impl Choice for Activation {

@@ -8,6 +8,7 @@ use crate::config::DistributionKind;
 use crate::distributions::Distribution;
 use crate::env::{Action, ActionSpace, Env};
 use crate::nn::{Actor, Workspace};
+use crate::normalize::RunningStats;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
@@ -40,18 +41,33 @@ pub struct Evaluation {
 /// # Panics
 /// If `envs` is empty, or the actor does not fit the environments.
 pub fn evaluate<E: Env>(actor: &Actor, envs: Vec<E>, seed: u64) -> Evaluation {
-    assert!(!envs.is_empty(), "evaluate needs at least one environment");
-    let distribution = deterministic_distribution(actor, envs[0].action_space());
-    evaluate_with(actor, &*distribution, envs, seed)
+    evaluate_normalized(actor, None, envs, seed)
 }
 
-/// [`evaluate`] with the distribution given.
+/// [`evaluate`] for an actor trained on normalized observations: each observation is
+/// normalized with `observation_stats`, frozen, before the actor sees it.
+///
+/// # Panics
+/// As [`evaluate`].
+pub fn evaluate_normalized<E: Env>(
+    actor: &Actor,
+    observation_stats: Option<&RunningStats>,
+    envs: Vec<E>,
+    seed: u64,
+) -> Evaluation {
+    assert!(!envs.is_empty(), "evaluate needs at least one environment");
+    let distribution = deterministic_distribution(actor, envs[0].action_space());
+    evaluate_with(actor, &*distribution, observation_stats, envs, seed)
+}
+
+/// [`evaluate_normalized`] with the distribution given.
 ///
 /// # Panics
 /// If `envs` is empty.
 pub fn evaluate_with<E: Env>(
     actor: &Actor,
     distribution: &dyn Distribution,
+    observation_stats: Option<&RunningStats>,
     envs: Vec<E>,
     seed: u64,
 ) -> Evaluation {
@@ -70,9 +86,14 @@ pub fn evaluate_with<E: Env>(
     let mut workspace = Workspace::new();
     let mut returns = vec![0.0f64; count];
     let mut running = vec![true; count];
+    let mut seen = observations.clone();
     while running.iter().any(|&r| r) {
         let [first, second] = &mut outputs;
-        actor.forward(&observations, &mut workspace, first, second);
+        seen.copy_from_slice(&observations);
+        if let Some(stats) = observation_stats {
+            stats.normalize(&mut seen);
+        }
+        actor.forward(&seen, &mut workspace, first, second);
         let episodes = returns.iter_mut().zip(running.iter_mut());
         for (i, ((env, obs), (total, alive))) in
             envs.iter_mut().zip(observations.chunks_exact_mut(obs_size)).zip(episodes).enumerate()

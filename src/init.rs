@@ -19,6 +19,10 @@ pub enum Init {
     /// policy heads and 1 for the value head: the choices of CleanRL's `layer_init` (the
     /// PyTorch chapter uses √2 on every layer, heads included).
     Orthogonal,
+    /// Gaussian weights of standard deviation `gain/√fan_in` and zero biases, with the same
+    /// gains: He's initialization for the hidden layers (`√2/√fan_in`), heads at 0.01 of it,
+    /// LeCun's for the value head. The shared-network JAX write-up's choice.
+    HeNormal,
 }
 
 /// How one layer starts out.
@@ -28,6 +32,8 @@ pub enum LayerInit {
     PyTorchDefault,
     /// `gain` times a random orthogonal matrix; zero bias.
     Orthogonal { gain: f32 },
+    /// Weights from N(0, gain²/fan_in); zero bias.
+    Normal { gain: f32 },
     /// Every weight and bias zero: a layer that is about to be overwritten (by a checkpoint's
     /// parameters), built without drawing a random number or decomposing a matrix.
     Zeros,
@@ -48,6 +54,7 @@ impl Init {
         match self {
             Init::PyTorchDefault => LayerInit::PyTorchDefault,
             Init::Orthogonal => LayerInit::Orthogonal { gain },
+            Init::HeNormal => LayerInit::Normal { gain },
         }
     }
 }
@@ -145,6 +152,13 @@ pub fn qr(rows: usize, cols: usize, a: &[f64]) -> (Vec<f64>, Vec<f64>) {
     (q, r_upper)
 }
 // ANCHOR_END: qr
+
+/// Gaussian values of mean 0 and standard deviation `std`.
+pub(crate) fn gaussian<R: Rng + ?Sized>(shape: &[usize], std: f32, rng: &mut R) -> Tensor {
+    let count = shape.iter().product();
+    let data = (0..count).map(|_| std * rng.sample::<f32, _>(StandardNormal)).collect();
+    Tensor::from_vec(shape, data)
+}
 
 /// Uniform values in `[-bound, bound)`.
 pub(crate) fn uniform<R: Rng + ?Sized>(shape: &[usize], bound: f32, rng: &mut R) -> Tensor {

@@ -16,7 +16,7 @@
 //! | 5 | [`distributions`] | what PPO asks of a distribution; the Normal: sampling, log-probability, entropy |
 //! | 6 | [`env`], [`pendulum`] | the `Env` trait, action spaces, `VecEnv`; Pendulum-v1 physics, identical to Gymnasium's |
 //! | 7 | (book only) | policy gradients, importance sampling, the advantage |
-//! | 8 | [`gae`] | the rollout buffer and generalized advantage estimation |
+//! | 8 | [`gae`], [`normalize`] | the rollout buffer and generalized advantage estimation; running statistics for normalization (the Variants part) |
 //! | 9 | [`loss`] | the clipped surrogate, value loss, entropy bonus, diagnostics |
 //! | 10 | [`config`], [`ppo`], [`evaluate`] | configuration and presets, the four-phase training loop, evaluation |
 //! | 11 | (book only) | results: learning curves and diagnostics over ten seeds |
@@ -41,6 +41,7 @@ pub mod init;
 pub mod loss;
 pub mod networks;
 pub mod nn;
+pub mod normalize;
 pub mod pendulum;
 pub mod plot;
 pub mod ppo;

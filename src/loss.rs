@@ -115,6 +115,21 @@ pub fn policy_objective(
     let objective = tape.mean(per_sample);
     Surrogate { loss: tape.neg(objective), ratio, log_ratio }
 }
+
+/// The PPO paper's adaptive KL penalty (its section 4), one step: after an update whose mean
+/// KL was `kl`, β is halved if `kl < target/1.5`, doubled if `kl > 1.5·target`, and kept
+/// otherwise; the factor 1.5 leaves a band where nothing changes, so that β does not
+/// oscillate around the target.
+pub fn adapted_kl_coef(kl_coef: f32, kl: f64, target: f32) -> f32 {
+    let target = f64::from(target);
+    if kl < target / 1.5 {
+        kl_coef / 2.0
+    } else if kl > 1.5 * target {
+        kl_coef * 2.0
+    } else {
+        kl_coef
+    }
+}
 // ANCHOR_END: objective
 
 // ANCHOR: actor_loss

@@ -251,7 +251,18 @@ impl Actor {
         graph: &mut G,
         obs: G::Node,
     ) -> Outputs<G::Node> {
-        let h = self.trunk.forward(graph, obs);
+        let h = self.features_with(graph, obs);
+        self.heads_with(graph, h)
+    }
+
+    /// The trunk's output for `obs`: the features the heads read (and, in a shared network,
+    /// the value head too).
+    pub fn features_with<'p, G: Graph<'p>>(&'p self, graph: &mut G, obs: G::Node) -> G::Node {
+        self.trunk.forward(graph, obs)
+    }
+
+    /// The heads on the trunk's features `h`.
+    pub fn heads_with<'p, G: Graph<'p>>(&'p self, graph: &mut G, h: G::Node) -> Outputs<G::Node> {
         match &self.head {
             Head::Gaussian { mean, std } => {
                 let z = mean.forward(graph, h);
@@ -584,6 +595,63 @@ impl Critic {
         &self.config
     }
 }
+
+// ANCHOR: shared
+/// One network for both jobs: the actor's trunk feeds its heads and also `value`, a critic
+/// with no hidden layers of its own (its input is the trunk's features). Returns the
+/// distribution's parameters and the values, in any [`Graph`]; on the tape the parameters
+/// come in the actor's order, then the value head's.
+///
+/// # Panics
+/// If `value` has hidden layers, or takes another width than the trunk's output.
+pub fn shared_with<'p, G: Graph<'p>>(
+    actor: &'p Actor,
+    value: &'p Critic,
+    graph: &mut G,
+    obs: G::Node,
+) -> (Outputs<G::Node>, G::Node) {
+    let width = *actor.config.hidden.last().unwrap_or(&actor.config.obs_size);
+    assert!(
+        value.config.hidden.is_empty() && value.config.obs_size == width,
+        "a shared value head reads the trunk's {width} features: {:?}",
+        value.config
+    );
+    let h = actor.features_with(graph, obs);
+    let outputs = actor.heads_with(graph, h);
+    (outputs, value.forward_with(graph, h))
+}
+
+/// [`shared_with`] for acting, without a tape: the parameters into `first` and `second`, the
+/// values into `values`, for `batch` observations one after another.
+///
+/// # Panics
+/// As [`shared_with`], or if an output slice has the wrong length.
+pub fn shared_forward(
+    actor: &Actor,
+    value: &Critic,
+    obs: &[f32],
+    workspace: &mut Workspace,
+    outputs: [&mut [f32]; 2],
+    values: &mut [f32],
+) {
+    let batch = batch_size(obs, actor.config.obs_size);
+    let [w1, w2] = actor.output_widths();
+    let [first, second] = outputs;
+    assert!(
+        first.len() == batch * w1 && second.len() == batch * w2 && values.len() == batch,
+        "shared outputs for {batch} observations need {}, {} and {batch} values",
+        batch * w1,
+        batch * w2
+    );
+    let mut graph = workspace.eager();
+    let x = graph.input(&[batch, actor.config.obs_size], obs);
+    let (nodes, value_node) = shared_with(actor, value, &mut graph, x);
+    for (out, &node) in [first, second].into_iter().zip(nodes.as_slice()) {
+        out.copy_from_slice(graph.value(node).data());
+    }
+    values.copy_from_slice(graph.value(value_node).data());
+}
+// ANCHOR_END: shared
 
 // ANCHOR: load
 /// Why parameters could not be loaded.

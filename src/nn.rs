@@ -41,7 +41,7 @@ use crate::autodiff::{
     AddBias, AddScalar, Backward, Clamp, Exp, Flatten, MatMul, MulScalar, Op, Params, Relu,
     Softplus, Tanh, Tape, Var,
 };
-use crate::init::uniform;
+use crate::init::{gaussian, uniform};
 use crate::tensor::{Tensor, accumulate_column_sums};
 use rand::Rng;
 
@@ -50,7 +50,7 @@ pub use crate::init::{
 };
 pub use crate::networks::{
     Actor, ActorConfig, Critic, CriticConfig, MIN_STD, Outputs, ParameterError, PolicyHead,
-    StdParam,
+    StdParam, shared_forward, shared_with,
 };
 
 // ANCHOR: graph
@@ -329,6 +329,10 @@ impl Linear {
             }
             LayerInit::Orthogonal { gain } => Linear {
                 weight: orthogonal(inputs, outputs, gain, rng),
+                bias: Tensor::zeros(&[outputs]),
+            },
+            LayerInit::Normal { gain } => Linear {
+                weight: gaussian(&[inputs, outputs], gain / (inputs.max(1) as f32).sqrt(), rng),
                 bias: Tensor::zeros(&[outputs]),
             },
             LayerInit::Zeros => Linear {

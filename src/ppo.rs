@@ -18,8 +18,13 @@ use crate::autodiff::{Tape, Var};
 use crate::distributions::{Distribution, Randomness};
 use crate::env::{Env, VecEnv};
 use crate::gae::{GaeParams, RolloutBuffer, TimeLimit, Transition, normalize};
-use crate::loss::{actor_loss, explained_variance, log_ratio_stats, value_loss};
-use crate::nn::{Actor, Critic, Workspace};
+use crate::loss::{
+    ActorLoss, Objective, adapted_kl_coef, explained_variance, log_ratio_stats, policy_objective,
+    value_loss, with_entropy_bonus,
+};
+use crate::networks::{shared_forward, shared_with};
+use crate::nn::{Actor, Critic, Recorder, Workspace};
+use crate::normalize::{RewardScaler, RunningStats};
 use crate::tensor::Tensor;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -28,8 +33,8 @@ use std::time::Instant;
 
 pub use crate::config::{Config, DistributionKind, LOG_STD_RANGE, PRESET_STEPS};
 pub use crate::evaluate::{
-    EVAL_SEED_OFFSET, Evaluation, deterministic_distribution, evaluate, evaluate_with,
-    evaluation_seed,
+    EVAL_SEED_OFFSET, Evaluation, deterministic_distribution, evaluate, evaluate_normalized,
+    evaluate_with, evaluation_seed,
 };
 
 /// Why training cannot go on: a number the run depends on stopped being finite. The networks
@@ -85,6 +90,15 @@ pub struct UpdateStats {
     pub collect_seconds: f64,
     /// Seconds this iteration spent on advantages and learning (phases 2 and 3).
     pub learn_seconds: f64,
+    /// Minibatch steps taken: `epochs` times the minibatches of a rollout, or fewer when the
+    /// approximate KL stopped the epochs early (`target_kl`).
+    pub minibatches: usize,
+    /// β of the KL penalty during this iteration (adapted after each update when
+    /// `adaptive_kl` is set).
+    pub kl_coef: f32,
+    /// With the adaptive KL penalty, the mean KL over the rollout between the collecting
+    /// policy and the updated one, which decides the next β.
+    pub rollout_kl: Option<f32>,
 }
 
 // ANCHOR: trainer
@@ -103,8 +117,20 @@ pub struct Trainer<E: Env, R: Randomness = StdRng> {
     envs: VecEnv<E>,
     buffer: RolloutBuffer,
     rng: R,
-    tape: Tape,
+    /// One tape per network, so that the actor's minibatch loss can be looked at (for the KL
+    /// early stop) before the critic takes its step.
+    actor_tape: Tape,
+    critic_tape: Tape,
     scratch: Scratch,
+    /// The learning rates' (and, when annealed, the entropy bonus's) fraction of their
+    /// configured values during this iteration.
+    schedule: f32,
+    /// β of the KL penalty, adapted after each update when configured.
+    kl_coef: f32,
+    /// The observations' running statistics, when they are normalized.
+    observation_stats: Option<RunningStats>,
+    /// The rewards' scaler, when they are normalized.
+    reward_scaler: Option<RewardScaler>,
     update: usize,
     timesteps: usize,
     started: Instant,
@@ -126,7 +152,10 @@ struct Scratch {
     log_probs: Vec<f32>,
     rewards: Vec<f32>,
     truncation_values: Vec<f32>,
-    param_vars: Vec<Var>,
+    /// One observation, normalized: a truncated episode's last.
+    final_observation: Vec<f32>,
+    actor_vars: Vec<Var>,
+    critic_vars: Vec<Var>,
     grads: Vec<Tensor>,
     indices: Vec<usize>,
 }
@@ -172,17 +201,25 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
         let critic = Critic::new(&config.critic_config(obs_size), rng.generator());
         let width = distribution.sample_width();
         let buffer = RolloutBuffer::new(config.rollout_steps, config.num_envs, obs_size, width);
+        let adam = |rate| Adam::with_betas_eps(rate, Adam::DEFAULT_BETAS, config.adam_eps);
         Trainer {
-            actor_optimizer: Adam::new(config.actor_learning_rate),
-            critic_optimizer: Adam::new(config.critic_learning_rate),
+            actor_optimizer: adam(config.actor_learning_rate),
+            critic_optimizer: adam(config.critic_learning_rate),
             actor,
             distribution,
             critic,
             envs,
             buffer,
             rng,
-            tape: Tape::new(),
+            actor_tape: Tape::new(),
+            critic_tape: Tape::new(),
             scratch: Scratch::default(),
+            schedule: 1.0,
+            kl_coef: config.kl_coef,
+            observation_stats: config.normalize_observations.then(|| RunningStats::new(obs_size)),
+            reward_scaler: config
+                .normalize_rewards
+                .then(|| RewardScaler::new(config.num_envs, config.gamma)),
             update: 0,
             timesteps: 0,
             started: Instant::now(),
@@ -210,6 +247,12 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
     /// has no moments yet of the old weights.
     pub fn actor_mut(&mut self) -> &mut Actor {
         &mut self.actor
+    }
+
+    /// The running statistics the observations are normalized with, when they are: a trained
+    /// policy must be evaluated with them, frozen.
+    pub fn observation_stats(&self) -> Option<&RunningStats> {
+        self.observation_stats.as_ref()
     }
 
     /// The optimizers of the actor and of the critic.
@@ -270,8 +313,16 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
     /// Sets both optimizers' rates for this update, as the schedule says.
     fn set_learning_rates(&mut self) {
         let fraction = self.config.learning_rate_fraction(self.update);
+        self.schedule = fraction;
         self.actor_optimizer.set_learning_rate(fraction * self.config.actor_learning_rate);
         self.critic_optimizer.set_learning_rate(fraction * self.config.critic_learning_rate);
+    }
+
+    /// The entropy bonus's weight during this iteration: annealed with the learning rates
+    /// when configured.
+    fn entropy_coef(&self) -> f32 {
+        let fraction = if self.config.anneal_entropy { self.schedule } else { 1.0 };
+        fraction * self.config.entropy_coef
     }
 
     // ANCHOR: collect
@@ -295,9 +346,26 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
         for _ in 0..self.config.rollout_steps {
             s.observations.clear();
             s.observations.extend_from_slice(self.envs.observations());
+            if let Some(stats) = &mut self.observation_stats {
+                stats.update(&s.observations);
+                stats.normalize(&mut s.observations);
+            }
             let [first, second] = &mut s.outputs;
-            self.actor.forward(&s.observations, &mut s.workspace, first, second);
-            self.critic.forward(&s.observations, &mut s.workspace, &mut s.values);
+            if self.config.shared_network {
+                let outputs = [&mut first[..], &mut second[..]];
+                let (actor, critic) = (&self.actor, &self.critic);
+                shared_forward(
+                    actor,
+                    critic,
+                    &s.observations,
+                    &mut s.workspace,
+                    outputs,
+                    &mut s.values,
+                );
+            } else {
+                self.actor.forward(&s.observations, &mut s.workspace, first, second);
+                self.critic.forward(&s.observations, &mut s.workspace, &mut s.values);
+            }
             for env in 0..envs {
                 let params = [&first[env * w1..][..w1], &second[env * w2..][..w2]];
                 let sample = &mut s.samples[env * width..][..width];
@@ -318,13 +386,24 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
             for (scaled, &reward) in s.rewards.iter_mut().zip(self.envs.rewards()) {
                 *scaled = reward * self.config.reward_scale;
             }
+            if let Some(scaler) = &mut self.reward_scaler {
+                scaler.scale(&mut s.rewards, self.envs.terminated());
+            }
             // A truncated episode's last state has a future: bootstrap from its value.
             for (env, value) in s.truncation_values.iter_mut().enumerate() {
                 *value = 0.0;
                 if self.envs.truncated()[env]
                     && let Some(final_obs) = self.envs.final_observation(env)
                 {
-                    self.critic.forward(final_obs, &mut s.workspace, std::slice::from_mut(value));
+                    s.final_observation.clear();
+                    s.final_observation.extend_from_slice(final_obs);
+                    if let Some(stats) = &self.observation_stats {
+                        stats.normalize(&mut s.final_observation);
+                    }
+                    let value = std::slice::from_mut(value);
+                    let (actor, critic, shared) =
+                        (&self.actor, &self.critic, self.config.shared_network);
+                    value_of(actor, critic, shared, &s.final_observation, &mut s.workspace, value);
                 }
             }
             self.buffer.push(Transition {
@@ -357,14 +436,21 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
     /// each environment is in when the rollout stops.
     fn estimate_advantages(&mut self) {
         let s = &mut self.scratch;
-        self.critic.forward(self.envs.observations(), &mut s.workspace, &mut s.values);
+        s.observations.clear();
+        s.observations.extend_from_slice(self.envs.observations());
+        if let Some(stats) = &self.observation_stats {
+            stats.normalize(&mut s.observations);
+        }
+        let (actor, critic, shared) = (&self.actor, &self.critic, self.config.shared_network);
+        value_of(actor, critic, shared, &s.observations, &mut s.workspace, &mut s.values);
         let gae = GaeParams {
             gamma: self.config.gamma,
             lambda: self.config.gae_lambda,
             time_limit: self.config.time_limit,
         };
         self.buffer.compute_advantages(&s.values, gae);
-        if self.config.normalize_advantages {
+        // Per-minibatch normalization happens when the minibatch is gathered, instead.
+        if self.config.normalize_advantages && !self.config.minibatch_advantages {
             normalize(&mut self.buffer.advantages);
         }
     }
@@ -372,7 +458,8 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
 
     // ANCHOR: learn
     /// Phase 3: `epochs` passes over the rollout in shuffled minibatches; each minibatch
-    /// takes one Adam step for the critic and one for the actor.
+    /// takes one Adam step for the critic and one for the actor. With `target_kl`, the passes
+    /// stop before the first minibatch on which the policy has already moved too far.
     fn learn(&mut self) -> UpdateStats {
         let n = self.buffer.capacity();
         let mut indices = std::mem::take(&mut self.scratch.indices);
@@ -380,11 +467,23 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
         indices.extend(0..n);
         let mut totals = UpdateStats::default();
         let mut minibatches = 0;
-        for _ in 0..self.config.epochs {
+        'epochs: for _ in 0..self.config.epochs {
             self.rng.shuffle(&mut indices);
             for batch in indices.chunks(self.config.minibatch_size) {
-                totals.value_loss += self.critic_step(batch);
-                let actor = self.actor_step(batch);
+                let (actor, shared_value_loss) = if self.config.shared_network {
+                    self.shared_gradients(batch)
+                } else {
+                    (self.actor_gradients(batch), 0.0)
+                };
+                if self.config.target_kl.is_some_and(|target| actor.approx_kl > 1.5 * target) {
+                    break 'epochs;
+                }
+                totals.value_loss += if self.config.shared_network {
+                    shared_value_loss
+                } else {
+                    self.critic_step(batch)
+                };
+                self.actor_step();
                 totals.policy_loss += actor.policy_loss;
                 totals.entropy += actor.entropy;
                 totals.approx_kl += actor.approx_kl;
@@ -393,17 +492,55 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
             }
         }
         self.scratch.indices = indices;
-        let m = minibatches as f32;
+        let m = minibatches.max(1) as f32;
+        let kl_coef = self.kl_coef;
         UpdateStats {
             value_loss: totals.value_loss / m,
             policy_loss: totals.policy_loss / m,
             entropy: totals.entropy / m,
             approx_kl: totals.approx_kl / m,
             clip_fraction: totals.clip_fraction / m,
+            minibatches,
+            kl_coef,
+            rollout_kl: self.adapt_kl_coef(),
             ..UpdateStats::default()
         }
     }
     // ANCHOR_END: learn
+
+    // ANCHOR: adapt_kl
+    /// The PPO paper's adaptive penalty: after an update, the mean KL between the collecting
+    /// policy and the updated one over the whole rollout sets the next β
+    /// ([`adapted_kl_coef`]). Returns that KL, or `None` where β is not adapted.
+    fn adapt_kl_coef(&mut self) -> Option<f32> {
+        let target =
+            self.config.adaptive_kl.filter(|_| self.config.objective == Objective::KlPenalty)?;
+        let kl = self.rollout_kl();
+        self.kl_coef = adapted_kl_coef(self.kl_coef, kl, target);
+        Some(kl as f32)
+    }
+
+    /// The mean over the rollout of `(r − 1) − ln r`, the estimate of KL(π_old ‖ π) the
+    /// diagnostics use, with the actor as it is now.
+    fn rollout_kl(&mut self) -> f64 {
+        let (buffer, s) = (&self.buffer, &mut self.scratch);
+        let [w1, w2] = self.actor.output_widths();
+        let (obs_size, width) = (buffer.obs_size(), buffer.action_size());
+        let n = buffer.capacity();
+        s.outputs[0].resize(n * w1, 0.0);
+        s.outputs[1].resize(n * w2, 0.0);
+        let [first, second] = &mut s.outputs;
+        self.actor.forward(&buffer.observations[..n * obs_size], &mut s.workspace, first, second);
+        let mut sum = 0.0f64;
+        for i in 0..n {
+            let params = [&first[i * w1..][..w1], &second[i * w2..][..w2]];
+            let new = self.distribution.log_prob(&params, &buffer.actions[i * width..][..width]);
+            let log_ratio = f64::from(new) - f64::from(buffer.log_probs[i]);
+            sum += log_ratio.exp_m1() - log_ratio;
+        }
+        sum / n as f64
+    }
+    // ANCHOR_END: adapt_kl
 
     /// Records the rows `batch` of a per-transition array as a constant: `[batch]` for one
     /// value per transition, `[batch, width]` for vectors (observations, actions).
@@ -420,23 +557,25 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
     }
 
     // ANCHOR: critic_step
-    /// One gradient step of the critic on a minibatch: MSE to the returns.
+    /// One gradient step of the critic on a minibatch: MSE to the returns, weighted by
+    /// `value_coef`. Returns the (unweighted) loss.
     fn critic_step(&mut self, batch: &[usize]) -> f32 {
-        let (tape, buffer) = (&mut self.tape, &self.buffer);
+        let (tape, buffer) = (&mut self.critic_tape, &self.buffer);
         tape.clear();
         let obs = Self::gather(tape, &buffer.observations, Width::Vector(buffer.obs_size()), batch);
         let returns = Self::gather(tape, &buffer.returns, Width::Scalar, batch);
-        let values = self.critic.forward_on_tape(tape, obs, &mut self.scratch.param_vars);
+        let values = self.critic.forward_on_tape(tape, obs, &mut self.scratch.critic_vars);
         let clip = self
             .config
             .value_clip
             .map(|epsilon| (Self::gather(tape, &buffer.values, Width::Scalar, batch), epsilon));
         let loss = value_loss(tape, values, returns, clip);
-        tape.backward(loss);
+        let weighted = tape.mul_scalar(loss, self.config.value_coef);
+        tape.backward(weighted);
         let loss_value = tape.value(loss).item();
         apply_gradients(
             tape,
-            &self.scratch.param_vars,
+            &self.scratch.critic_vars,
             &mut self.scratch.grads,
             self.config.max_grad_norm,
             &mut self.critic_optimizer,
@@ -447,46 +586,103 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
     // ANCHOR_END: critic_step
 
     // ANCHOR: actor_step
-    /// One gradient step of the actor on a minibatch: the clipped surrogate minus the
-    /// entropy bonus. Returns the minibatch's diagnostics.
-    fn actor_step(&mut self, batch: &[usize]) -> ActorStepStats {
-        let (tape, buffer) = (&mut self.tape, &self.buffer);
+    /// The actor's loss on a minibatch and its gradient, left on the actor's tape for
+    /// [`actor_step`](Self::actor_step): the policy objective minus the entropy bonus.
+    /// Returns the minibatch's diagnostics.
+    fn actor_gradients(&mut self, batch: &[usize]) -> ActorStepStats {
+        let mut tape = std::mem::take(&mut self.actor_tape);
         tape.clear();
-        let obs = Self::gather(tape, &buffer.observations, Width::Vector(buffer.obs_size()), batch);
+        let buffer = &self.buffer;
+        let obs =
+            Self::gather(&mut tape, &buffer.observations, Width::Vector(buffer.obs_size()), batch);
+        let outputs = self.actor.outputs_on_tape(&mut tape, obs, &mut self.scratch.actor_vars);
+        let loss = self.policy_loss(&mut tape, outputs.as_slice(), batch);
+        tape.backward(loss.total);
+        let stats = Self::actor_stats(&tape, &loss, self.config.clip_epsilon);
+        self.actor_tape = tape;
+        stats
+    }
+
+    /// The policy objective minus the entropy bonus on a minibatch, from the distribution's
+    /// parameters `outputs` already on `tape`.
+    fn policy_loss(&self, tape: &mut Tape, outputs: &[Var], batch: &[usize]) -> ActorLoss {
+        let (buffer, c) = (&self.buffer, &self.config);
         let actions =
             Self::gather(tape, &buffer.actions, Width::Vector(buffer.action_size()), batch);
         let old_log_probs = Self::gather(tape, &buffer.log_probs, Width::Scalar, batch);
-        let advantages = Self::gather(tape, &buffer.advantages, Width::Scalar, batch);
-        let outputs = self.actor.outputs_on_tape(tape, obs, &mut self.scratch.param_vars);
-        let log_probs = self.distribution.log_prob_on_tape(tape, outputs.as_slice(), actions);
-        let entropy = self.distribution.entropy_on_tape(tape, outputs.as_slice());
-        let loss = actor_loss(
+        let advantages = gathered_advantages(c, tape, &buffer.advantages, batch);
+        let log_probs = self.distribution.log_prob_on_tape(tape, outputs, actions);
+        let entropy = self.distribution.entropy_on_tape(tape, outputs);
+        let surrogate = policy_objective(
             tape,
+            c.objective,
             log_probs,
             old_log_probs,
             advantages,
-            entropy,
-            self.config.clip_epsilon,
-            self.config.entropy_coef,
+            c.clip_epsilon,
+            self.kl_coef,
         );
-        tape.backward(loss.total);
-        let ratios =
-            log_ratio_stats(tape.value(loss.surrogate.log_ratio).data(), self.config.clip_epsilon);
-        let stats = ActorStepStats {
+        with_entropy_bonus(tape, surrogate, entropy, self.entropy_coef())
+    }
+
+    /// The diagnostics of a minibatch's policy loss, read from the tape.
+    fn actor_stats(tape: &Tape, loss: &ActorLoss, clip_epsilon: f32) -> ActorStepStats {
+        let ratios = log_ratio_stats(tape.value(loss.surrogate.log_ratio).data(), clip_epsilon);
+        ActorStepStats {
             policy_loss: tape.value(loss.surrogate.loss).item(),
             entropy: tape.value(loss.entropy).item(),
             approx_kl: ratios.approx_kl,
             clip_fraction: ratios.clip_fraction,
-        };
+        }
+    }
+
+    // ANCHOR: shared_step
+    /// A shared network's loss on a minibatch and its gradient, left on the actor's tape: the
+    /// policy objective minus the entropy bonus plus `value_coef` times the value loss, whose
+    /// gradients meet in the common trunk. Returns the diagnostics and the value loss.
+    fn shared_gradients(&mut self, batch: &[usize]) -> (ActorStepStats, f32) {
+        let mut tape = std::mem::take(&mut self.actor_tape);
+        tape.clear();
+        let buffer = &self.buffer;
+        let obs =
+            Self::gather(&mut tape, &buffer.observations, Width::Vector(buffer.obs_size()), batch);
+        let returns = Self::gather(&mut tape, &buffer.returns, Width::Scalar, batch);
+        let vars = &mut self.scratch.actor_vars;
+        vars.clear();
+        let (outputs, values) =
+            shared_with(&self.actor, &self.critic, &mut Recorder::new(&mut tape, vars), obs);
+        let policy = self.policy_loss(&mut tape, outputs.as_slice(), batch);
+        let c = &self.config;
+        let clip = c
+            .value_clip
+            .map(|e| (Self::gather(&mut tape, &buffer.values, Width::Scalar, batch), e));
+        let value = value_loss(&mut tape, values, returns, clip);
+        let weighted = tape.mul_scalar(value, c.value_coef);
+        let total = tape.add(policy.total, weighted);
+        tape.backward(total);
+        let stats = Self::actor_stats(&tape, &policy, c.clip_epsilon);
+        let value_loss = tape.value(value).item();
+        self.actor_tape = tape;
+        (stats, value_loss)
+    }
+    // ANCHOR_END: shared_step
+
+    /// One Adam step of the actor with the gradients [`actor_gradients`](Self::actor_gradients)
+    /// left on its tape; in a shared network, of the actor and the value head together (the
+    /// gradients of [`shared_gradients`](Self::shared_gradients), clipped as one vector).
+    fn actor_step(&mut self) {
+        let mut params = self.actor.parameters_mut();
+        if self.config.shared_network {
+            params.extend(self.critic.parameters_mut());
+        }
         apply_gradients(
-            tape,
-            &self.scratch.param_vars,
+            &self.actor_tape,
+            &self.scratch.actor_vars,
             &mut self.scratch.grads,
             self.config.max_grad_norm,
             &mut self.actor_optimizer,
-            self.actor.parameters_mut(),
+            params,
         );
-        stats
     }
     // ANCHOR_END: actor_step
 }
@@ -519,6 +715,46 @@ pub fn first_non_finite(stats: &UpdateStats, actor: &Actor, critic: &Critic) -> 
     None
 }
 // ANCHOR_END: non_finite
+
+/// A minibatch's advantages as a constant on `tape`, normalized within the minibatch when
+/// configured.
+fn gathered_advantages(
+    config: &Config,
+    tape: &mut Tape,
+    advantages: &[f32],
+    batch: &[usize],
+) -> Var {
+    let per_minibatch = config.normalize_advantages && config.minibatch_advantages;
+    tape.constant_with(&[batch.len()], |rows| {
+        for (row, &i) in rows.iter_mut().zip(batch) {
+            *row = advantages[i];
+        }
+        if per_minibatch {
+            normalize(rows);
+        }
+    })
+}
+
+/// The value of each observation in `obs`: the critic's, or in a shared network the value
+/// head's on the actor's trunk.
+fn value_of(
+    actor: &Actor,
+    critic: &Critic,
+    shared: bool,
+    obs: &[f32],
+    workspace: &mut Workspace,
+    values: &mut [f32],
+) {
+    if shared {
+        let batch = values.len();
+        let [w1, w2] = actor.output_widths();
+        // The heads' outputs are computed too and thrown away: the trunk is the cost.
+        let (mut first, mut second) = (vec![0.0; batch * w1], vec![0.0; batch * w2]);
+        shared_forward(actor, critic, obs, workspace, [&mut first, &mut second], values);
+    } else {
+        critic.forward(obs, workspace, values);
+    }
+}
 
 /// How many values each transition has in a gathered array.
 #[derive(Clone, Copy)]

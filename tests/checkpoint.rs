@@ -82,8 +82,9 @@ fn the_bytes_are_laid_out_as_documented() {
     let (body, checksum) = bytes.split_at(bytes.len() - 8);
     assert_eq!(checksum, fnv1a(body).to_le_bytes());
     assert_eq!(decode(&bytes).unwrap().env, "Pendulum-v1");
-    // Header 20, progress 16, the name 4 + 11, config 40 + 20 + 1 + 4 + 5 + 5 + 1 + 1 + 4 + 8
-    // + 1 + 1 + 1 + 4 + 9 + 1 + 8 = 114, sizes 4 + 4 + 4 + 1 + 4 + 2·4 (actor) and 4 + 1 + 4 + 2·4
+    // Header 20, progress 16, the name 4 + 11, config 40 + 20 + 1 + 9 + 4 + 5 + 5 + 1 + 1 + 4
+    // + 8 + 1 + 1 + 1 + 4 + 9 + 1 + 8 and the variants' 1 + 4 + 5 + 5 + 4 + 1 + 4 + 1 + 1 + 1
+    // + 1 = 151, sizes 4 + 4 + 4 + 1 + 4 + 2·4 (actor) and 4 + 1 + 4 + 2·4
     // (critic) = 42, tensors: a count each, then per tensor a name and shape, then the values.
     let tensors: usize = [trainer.actor().parameter_names(), trainer.critic().parameter_names()]
         .iter()
@@ -96,7 +97,7 @@ fn the_bytes_are_laid_out_as_documented() {
                 .sum::<usize>()
         })
         .sum();
-    assert_eq!(bytes.len(), 20 + 16 + 15 + 114 + 42 + tensors + 8);
+    assert_eq!(bytes.len(), 20 + 16 + 15 + 151 + 42 + tensors + 1 + 8, "… + no statistics");
     // Nothing depends on the time or the machine.
     assert_eq!(bytes, checkpoint::encode_for("Pendulum-v1", config, actor, critic, progress));
 }
@@ -375,6 +376,17 @@ fn unusual() -> Config {
         std_param: StdParam::LogStd { init: -0.3, clamp: Some((-4.5, 1.5)) },
         init: ppo::nn::Init::PyTorchDefault,
         seed: 987_654_321,
+        objective: ppo::loss::Objective::KlPenalty,
+        kl_coef: 0.3,
+        adaptive_kl: Some(0.02),
+        target_kl: Some(0.05),
+        value_coef: 0.5,
+        minibatch_advantages: true,
+        adam_eps: 1e-5,
+        anneal_entropy: true,
+        normalize_observations: true,
+        normalize_rewards: true,
+        shared_network: true,
     }
 }
 
@@ -410,19 +422,40 @@ fn fields(config: &Config) -> Vec<(String, String)> {
 fn every_config_field_survives_the_round_trip() {
     let config = unusual();
     let defaults = fields(&Config::default());
-    assert_eq!(defaults.len(), 23, "{defaults:?}");
+    assert_eq!(defaults.len(), 35, "{defaults:?}");
     for ((name, value), (_, default)) in fields(&config).iter().zip(defaults) {
         assert_ne!(*value, default, "the unusual config must change {name}");
     }
     let envs = (0..config.num_envs).map(|_| Pendulum::new()).collect();
-    let trainer = Trainer::new(config.clone(), envs);
+    let mut trainer = Trainer::new(config.clone(), envs);
+    trainer.iterate().expect("one update, so that the statistics hold real values");
     let progress = Progress { update: 5, timesteps: 1050 };
-    let bytes = encode(&config, trainer.actor(), trainer.critic(), progress);
+    let stats = trainer.observation_stats().expect("the unusual config normalizes observations");
+    let snapshot = checkpoint::Snapshot {
+        env: "Pendulum-v1",
+        config: &config,
+        actor: trainer.actor(),
+        critic: trainer.critic(),
+        observation_stats: Some(stats),
+        progress,
+    };
+    let bytes = checkpoint::encode_snapshot(&snapshot);
     let loaded = decode(&bytes).expect("an unusual but valid checkpoint loads");
     assert_eq!(loaded.config, config);
     assert_eq!(loaded.progress, progress);
     assert_eq!(&loaded.actor, trainer.actor());
     assert_eq!(&loaded.critic, trainer.critic());
+    assert_eq!(loaded.observation_stats.as_ref(), Some(stats), "bit for bit, in f64");
+    // Statistics the config does not ask for, or missing where it does, are refused.
+    let missing = encode(&config, trainer.actor(), trainer.critic(), progress);
+    assert!(
+        matches!(decode(&missing), Err(Problem::Malformed(m)) if m.contains("missing where the config normalizes")),
+        "{:?}",
+        decode(&missing)
+    );
+    let plain = Config { normalize_observations: false, ..config.clone() };
+    let extra = checkpoint::encode_snapshot(&checkpoint::Snapshot { config: &plain, ..snapshot });
+    assert!(matches!(decode(&extra), Err(Problem::Malformed(m)) if m.contains("stored where")));
 }
 
 /// `bytes` with the tensor name `from` replaced by `to` (of the same length) at its `nth`

@@ -38,6 +38,7 @@ fn help_lists_the_options_and_version_prints_it() {
         "--critic-lr",
         "--learning-rate",
         "--anneal-lr",
+        "--anneal-horizon",
         "--entropy-coef",
         "--max-grad-norm",
         "--value-clip",

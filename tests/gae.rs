@@ -140,10 +140,11 @@ fn gae_with_lambda_one_is_the_monte_carlo_return_minus_value() {
 
 // ANCHOR: definition
 /// The definition: `A_t = Σ_k (γλ)^k δ_{t+k}`, summed forward until the episode ends.
-fn gae_by_definition(case: &Case, gamma: f32, lambda: f32) -> Vec<f32> {
+fn gae_by_definition(case: &Case, gamma: f32, lambda: f32, time_limit: TimeLimit) -> Vec<f32> {
     let (n, envs) = (case.rewards.len(), case.envs);
+    let as_terminal = time_limit == TimeLimit::AsTerminal;
     let delta = |t: usize| {
-        let next = if case.terminated[t] {
+        let next = if case.terminated[t] || (case.truncated[t] && as_terminal) {
             0.0
         } else if case.truncated[t] {
             case.truncation_values[t]
@@ -187,11 +188,13 @@ fn gae_matches_its_definition_on_random_rollouts_of_several_envs() {
             envs,
         };
         for (gamma, lambda) in [(0.99, 0.95), (0.9, 0.0), (1.0, 1.0), (0.0, 0.5)] {
-            let (adv, ret) = case.run(gamma, lambda, TimeLimit::Bootstrap);
-            assert_close(&adv, &gae_by_definition(&case, gamma, lambda));
-            let expected_returns: Vec<f32> =
-                adv.iter().zip(&case.values).map(|(a, v)| a + v).collect();
-            assert_close(&ret, &expected_returns);
+            for time_limit in [TimeLimit::Bootstrap, TimeLimit::AsTerminal] {
+                let (adv, ret) = case.run(gamma, lambda, time_limit);
+                assert_close(&adv, &gae_by_definition(&case, gamma, lambda, time_limit));
+                let expected_returns: Vec<f32> =
+                    adv.iter().zip(&case.values).map(|(a, v)| a + v).collect();
+                assert_close(&ret, &expected_returns);
+            }
         }
     }
 }
@@ -204,22 +207,48 @@ fn normalize_gives_mean_zero_and_unit_sample_std() {
     normalize(&mut values);
     let s = (5.0f32 / 3.0).sqrt();
     assert_close(&values, &[-1.5 / s, -0.5 / s, 0.5 / s, 1.5 / s]);
+    // Two values are the smallest batch with a sample deviation: [1, 3] has mean 2 and
+    // sample std √2.
+    let mut two = vec![1.0, 3.0];
+    normalize(&mut two);
+    assert_close(&two, &[-std::f32::consts::FRAC_1_SQRT_2, std::f32::consts::FRAC_1_SQRT_2]);
     // Equal values: the 1e-8 keeps the result finite (all zero).
     let mut equal = vec![3.0; 5];
     normalize(&mut equal);
     assert_eq!(equal, [0.0; 5]);
+    // A spread comparable to the 1e-8 is damped, not blown up: [0, 1e-8] has deviations
+    // ±0.5e-8 and std 1e-8/√2, so each becomes ±0.5 / (1/√2 + 1) = ±(1 − 1/√2).
+    let mut tiny = vec![0.0, 1e-8];
+    normalize(&mut tiny);
+    let damped = 1.0 - std::f32::consts::FRAC_1_SQRT_2;
+    assert_close(&tiny, &[-damped, damped]);
+}
+
+#[test]
+fn normalize_of_fewer_than_two_values_gives_zeros() {
+    // A rollout of one transition is a valid configuration: its advantage normalizes to 0
+    // (no deviation to divide by), not to NaN.
+    let mut one = vec![-7.5];
+    normalize(&mut one);
+    assert_eq!(one, [0.0]);
+    let mut none: Vec<f32> = Vec::new();
+    normalize(&mut none);
+    assert!(none.is_empty());
 }
 
 #[test]
 fn buffer_fills_computes_and_clears_without_reallocating() {
     let (steps, envs) = (3, 2);
-    let mut buffer = RolloutBuffer::new(steps, envs, 3, 1);
+    let mut buffer = RolloutBuffer::new(steps, envs, 3, 2);
+    assert_eq!((buffer.steps(), buffer.envs(), buffer.capacity()), (3, 2, 6));
+    assert_eq!((buffer.obs_size(), buffer.action_size()), (3, 2));
     let fill = |buffer: &mut RolloutBuffer| {
         for s in 0..steps {
             let r = s as f32;
+            assert!(!buffer.is_full(), "full after {s} of {steps} steps");
             buffer.push(Transition {
                 observations: &[r; 6],
-                actions: &[r, -r],
+                actions: &[r, -r, 10.0 + r, -10.0 - r],
                 log_probs: &[-1.0, -2.0],
                 values: &[0.0, 1.0],
                 rewards: &[1.0, 1.0],
@@ -231,6 +260,12 @@ fn buffer_fills_computes_and_clears_without_reallocating() {
     };
     fill(&mut buffer);
     assert!(buffer.is_full());
+    // Stored step-major: step s of env e at index s·envs + e.
+    assert_eq!(buffer.observations[6..12], [1.0; 6]);
+    assert_eq!(buffer.actions[4..8], [1.0, -1.0, 11.0, -11.0]);
+    assert_eq!(buffer.log_probs, [-1.0, -2.0, -1.0, -2.0, -1.0, -2.0]);
+    assert_eq!(buffer.truncated, [false, false, false, true, false, false]);
+    assert_eq!(buffer.truncation_values[3], 5.0);
     buffer.compute_advantages(
         &[0.0, 0.0],
         GaeParams { gamma: 1.0, lambda: 1.0, time_limit: TimeLimit::Bootstrap },
@@ -239,6 +274,8 @@ fn buffer_fills_computes_and_clears_without_reallocating() {
     // Env 1 (index 1, 3, 5): truncated at step 1 with V(final) = 5: A1 = 1 + 5 − 1 = 5,
     // A0 = (1 + 1 − 1) + A1 = 6; step 2: 1 + 0 − 1 = 0.
     assert_close(&buffer.advantages, &[3.0, 6.0, 2.0, 5.0, 1.0, 0.0]);
+    // Returns are advantages plus the collection-time values (0 for env 0, 1 for env 1).
+    assert_close(&buffer.returns, &[3.0, 7.0, 2.0, 6.0, 1.0, 1.0]);
     let capacity = buffer.observations.capacity();
     buffer.clear();
     assert!(!buffer.is_full() && buffer.observations.is_empty());

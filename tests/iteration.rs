@@ -18,6 +18,7 @@ mod common;
 
 use common::Fixture;
 use ppo::gae::TimeLimit;
+use ppo::loss::Objective;
 use ppo::nn::{Init, StdParam};
 use ppo::ppo::{Config, DistributionKind, Trainer, UpdateStats};
 use ppo::tensor::Tensor;
@@ -123,6 +124,17 @@ fn config(f: &Fixture) -> Config {
         },
         init: Init::PyTorchDefault,
         seed: 0,
+        objective: Objective::Clipped,
+        kl_coef: 1.0,
+        adaptive_kl: None,
+        target_kl: None,
+        value_coef: 1.0,
+        minibatch_advantages: false,
+        adam_eps: 1e-8,
+        anneal_entropy: false,
+        normalize_observations: false,
+        normalize_rewards: false,
+        shared_network: false,
     }
 }
 

@@ -95,6 +95,15 @@ fn points_land_in_order_inside_the_frame() {
     p.hlines = vec![(-200.0, "−200".into())];
     let svg = p.to_svg();
     let path = &subpaths(&svg)[0];
+    // By hand: the frame spans x 80–600 and y 64–384 of the 720 × 440 canvas (margins 80 left,
+    // 120 right, 64 above for the title and one legend row, 56 below). The x range [0, 100] is
+    // padded by 2% to [−2, 102], so x = 0, 50, 100 land at 80 + 520·(2, 52, 102)/104. The y
+    // range [−1000, −150] (the line at −200 lies inside it) is padded by 5% to
+    // [−1042.5, −107.5], and y lands at 64 + 320·(−107.5 − y)/935: 369.45, 164.11, 78.55.
+    let expected = [(90.0, 369.5), (340.0, 164.1), (590.0, 78.5)];
+    for (&(x, y), &(ex, ey)) in path.iter().zip(&expected) {
+        assert!((x - ex).abs() < 1e-9 && (y - ey).abs() < 1e-9, "{path:?} vs {expected:?}");
+    }
     // Further right for larger x; higher up (smaller SVG y) for larger y.
     assert!(path[0].0 < path[1].0 && path[1].0 < path[2].0, "{path:?}");
     assert!(path[0].1 > path[1].1 && path[1].1 > path[2].1, "{path:?}");

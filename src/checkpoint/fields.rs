@@ -26,12 +26,19 @@ impl Writer {
     pub fn u64(&mut self, v: u64) {
         self.0.extend_from_slice(&v.to_le_bytes());
     }
+    pub fn f64(&mut self, v: f64) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
     pub fn f32(&mut self, v: f32) {
         self.0.extend_from_slice(&v.to_le_bytes());
     }
     pub fn opt_f32(&mut self, v: Option<f32>) {
         self.bool(v.is_some());
         self.f32(v.unwrap_or(0.0));
+    }
+    pub fn opt_u64(&mut self, v: Option<usize>) {
+        self.bool(v.is_some());
+        self.u64(v.map_or(0, |n| n as u64));
     }
     pub fn sizes(&mut self, sizes: &[usize]) {
         self.u32(to_u32(sizes.len()));
@@ -93,12 +100,20 @@ impl Reader<'_> {
         let v = self.u64()?;
         usize::try_from(v).map_err(|_| Problem::Malformed(format!("{v} does not fit this machine")))
     }
+    pub fn f64(&mut self) -> Result<f64, Problem> {
+        Ok(f64::from_le_bytes(self.take()?))
+    }
     pub fn f32(&mut self) -> Result<f32, Problem> {
         Ok(f32::from_le_bytes(self.take()?))
     }
     pub fn opt_f32(&mut self) -> Result<Option<f32>, Problem> {
         let present = self.bool()?;
         let value = self.f32()?;
+        Ok(present.then_some(value))
+    }
+    pub fn opt_usize(&mut self) -> Result<Option<usize>, Problem> {
+        let present = self.bool()?;
+        let value = self.usize()?;
         Ok(present.then_some(value))
     }
     /// A [`Choice`] stored as its position in its table.

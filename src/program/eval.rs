@@ -5,7 +5,7 @@ use super::options::{EVAL_EPISODES, Eval, MAX_WIDTH, RENDER_EPISODES};
 use super::render::{self, Outcome};
 use super::{Failure, Task, final_line, output, terminal};
 use crate::checkpoint::{self, size_limit, sizes_of};
-use crate::ppo::evaluate;
+use crate::ppo::evaluate_normalized;
 use crate::{ActionSpace, Env};
 use std::io::IsTerminal;
 
@@ -59,13 +59,14 @@ pub fn run<T: Task>(eval: Eval) -> Result<(), Failure> {
     if eval.render
         && std::io::stdout().is_terminal()
         && let Outcome::Interrupted { episode, signal } =
-            render::animate::<T>(actor, episodes, seed)
+            render::animate::<T>(actor, loaded.observation_stats.as_ref(), episodes, seed)
     {
         let message =
             format!("interrupted by {} during episode {episode} of {episodes}", signal.name());
         return Err(Failure { message: Some(message), status: signal.exit_status() });
     }
     let envs = (0..episodes).map(|_| T::env()).collect();
-    output::println(&final_line(&evaluate(actor, envs, seed)))?;
+    let stats = loaded.observation_stats.as_ref();
+    output::println(&final_line(&evaluate_normalized(actor, stats, envs, seed)))?;
     Ok(())
 }

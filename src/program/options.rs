@@ -145,20 +145,28 @@ fn boolean(value: &str) -> Result<bool, String> {
     value.parse().map_err(|_| format!("expected true or false, got '{value}'"))
 }
 
-fn number_or_none(value: &str) -> Result<Option<f32>, String> {
+/// `none`, or a value of `T`; `what` names `T` in the message.
+fn or_none<T: std::str::FromStr>(value: &str, what: &str) -> Result<Option<T>, String> {
     if value == "none" {
-        Ok(None)
-    } else {
-        value.parse().map(Some).map_err(|_| format!("expected a number or 'none', got '{value}'"))
+        return Ok(None);
     }
+    value.parse().map(Some).map_err(|_| format!("expected {what} or 'none', got '{value}'"))
+}
+
+fn number_or_none(value: &str) -> Result<Option<f32>, String> {
+    or_none(value, "a number")
+}
+
+fn whole_or_none(value: &str) -> Result<Option<usize>, String> {
+    or_none(value, "a whole number")
 }
 
 fn display(value: &impl ToString) -> String {
     value.to_string()
 }
 
-fn show_optional(value: &Option<f32>) -> String {
-    value.map_or("none".to_string(), |v| v.to_string())
+fn show_optional(value: &Option<impl ToString>) -> String {
+    value.as_ref().map_or("none".to_string(), ToString::to_string)
 }
 
 /// `softplus`; `log-std` with optional `,init=X` and `,clamp=LO:HI` or `,clamp=none`; or
@@ -300,7 +308,9 @@ pub const OPTIONS: &[Opt] = &[
     field!("--critic-lr", "X", critic_learning_rate, number, display,
         "Adam's learning rate for the critic, above 0"),
     field!("--anneal-lr", "BOOL", anneal_learning_rate, boolean, display,
-        "decay both learning rates linearly over the run, to 1/U of their start on the last of U updates: true or false"),
+        "decay both learning rates linearly over the run's first U updates (all of them, or --anneal-horizon's if fewer), to 1/U of their start, then stay there: true or false"),
+    field!("--anneal-horizon", "N", anneal_horizon, whole_or_none, show_optional, max = MAX_TIMESTEPS,
+        "'none' (annealing takes the whole run, however long) or the most environment steps annealing may take, a longer run going on at the last rate"),
     field!("--entropy-coef", "X", entropy_coef, number, display,
         "weight of the entropy bonus, 0 or more"),
     field!("--max-grad-norm", "X", max_grad_norm, number_or_none, show_optional,
@@ -323,6 +333,28 @@ pub const OPTIONS: &[Opt] = &[
         "the actor's σ: 'softplus' (a head on the network, σ depends on the state), 'log-std[,init=X][,clamp=LO:HI|none]' (a learned log σ, the same in every state; init 0 and clamp -20:2 unless given) or 'log-std-head[,clamp=LO:HI]' (a head giving log σ, clamped, -20:2 unless given)"),
     field!("--init", "KIND", init, choice, choice_name,
         "weight initialization: 'pytorch' (uniform, PyTorch's default) or 'orthogonal'"),
+    field!("--objective", "NAME", objective, choice, choice_name,
+        "what the actor maximizes: 'clip' (PPO's clipped surrogate), 'spo' (a quadratic penalty on the ratio's distance from 1), 'kl-penalty' (minus β times the KL) or 'none' (the plain importance-weighted advantage)"),
+    field!("--kl-coef", "X", kl_coef, number, display,
+        "β of the KL penalty, 0 or more; its start when adapted"),
+    field!("--adaptive-kl", "X", adaptive_kl, number_or_none, show_optional,
+        "the KL penalty's target: after each update β halves below it/1.5 and doubles above 1.5 times it; 'none' keeps β fixed"),
+    field!("--target-kl", "X", target_kl, number_or_none, show_optional,
+        "stop an update's epochs at the first minibatch whose approximate KL exceeds 1.5 times this, or 'none'"),
+    field!("--value-coef", "X", value_coef, number, display,
+        "weight of the value loss, 0 or more (in a shared network, against the policy loss)"),
+    field!("--minibatch-advantages", "BOOL", minibatch_advantages, boolean, display,
+        "normalize advantages in each minibatch rather than over the rollout: true or false"),
+    field!("--adam-eps", "X", adam_eps, number, display,
+        "Adam's ε, added to the root of the second moment, 0 or more"),
+    field!("--anneal-entropy", "BOOL", anneal_entropy, boolean, display,
+        "decay the entropy coefficient with the learning rates' schedule: true or false"),
+    field!("--normalize-observations", "BOOL", normalize_observations, boolean, display,
+        "normalize observations by their running mean and variance (clipped to ±10, frozen for evaluation): true or false"),
+    field!("--normalize-rewards", "BOOL", normalize_rewards, boolean, display,
+        "divide rewards by the running standard deviation of the discounted return: true or false"),
+    field!("--shared-network", "BOOL", shared_network, boolean, display,
+        "one trunk for policy and value, a linear value head on the actor's last hidden layer, one optimizer: true or false"),
     Opt { max: None, flag: "--out", value: "DIR", scope: Scope::Train,
         help: "directory for the run's files, created if needed; an earlier run's files in it are replaced; one that another run is using, or that holds other files, is refused",
         action: Action::Path { default: "runs/<preset>-seed<N>-<time>", apply: |s, v| {
@@ -880,7 +912,7 @@ mod tests {
             })
             .collect();
         let mut fields = debug_field_names(&format!("{:?}", Config::default()));
-        assert_eq!(fields.len(), 23, "{fields:?}");
+        assert_eq!(fields.len(), 35, "{fields:?}");
         with_flags.sort_unstable();
         fields.sort_unstable();
         assert_eq!(with_flags, fields);
@@ -1002,7 +1034,7 @@ mod tests {
             ("--preset fast", "--preset: expected 'default' or 'seed', got 'fast'"),
             (
                 "--time-limit never",
-                "--time-limit: expected 'bootstrap' or 'as-terminal', got 'never'",
+                "--time-limit: expected 'bootstrap', 'as-terminal' or 'ignore', got 'never'",
             ),
             ("--checkpoint x", "--checkpoint is an option of 'pendulum eval', not of training"),
             ("eval --out x", "--out is a training option, not one of 'pendulum eval'"),

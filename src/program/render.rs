@@ -19,6 +19,7 @@
 use super::Task;
 use super::signals::{Catch, Signal};
 use crate::nn::{Actor, Workspace};
+use crate::normalize::RunningStats;
 use crate::ppo::deterministic_distribution;
 use crate::{Action, Env};
 use rand::SeedableRng;
@@ -44,7 +45,12 @@ pub enum Outcome {
 /// Animates `episodes` episodes of the deterministic policy from the starting states that
 /// [`crate::ppo::evaluate`] draws with `seed`, so that the episodes watched are the ones
 /// evaluated.
-pub fn animate<T: Task>(actor: &Actor, episodes: usize, seed: u64) -> Outcome {
+pub fn animate<T: Task>(
+    actor: &Actor,
+    observation_stats: Option<&RunningStats>,
+    episodes: usize,
+    seed: u64,
+) -> Outcome {
     let terminal = TerminalGuard::new();
     let mut rng = StdRng::seed_from_u64(seed);
     let mut out = std::io::stdout().lock();
@@ -54,6 +60,7 @@ pub fn animate<T: Task>(actor: &Actor, episodes: usize, seed: u64) -> Outcome {
     let (mut first, mut second) = (vec![0.0f32; w1], vec![0.0f32; w2]);
     let width = distribution.sample_width();
     let (mut sample, mut action) = (vec![0.0f32; width], vec![0.0f32; width]);
+    let mut seen = Vec::new();
     for episode in 1..=episodes {
         let mut env = T::env();
         let mut obs = env.reset(&mut rng);
@@ -79,7 +86,12 @@ pub fn animate<T: Task>(actor: &Actor, episodes: usize, seed: u64) -> Outcome {
             if over {
                 break;
             }
-            actor.forward(obs.as_ref(), &mut workspace, &mut first, &mut second);
+            seen.clear();
+            seen.extend_from_slice(obs.as_ref());
+            if let Some(stats) = observation_stats {
+                stats.normalize(&mut seen);
+            }
+            actor.forward(&seen, &mut workspace, &mut first, &mut second);
             distribution.mode(&[&first, &second], &mut sample);
             distribution.to_action(&sample, &mut action);
             let result = env.step(<T::Env as Env>::Action::from_row(&action));

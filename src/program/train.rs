@@ -21,7 +21,7 @@ use super::signals::{Catch, Signal};
 use super::{Failure, Info, Preset, Task, final_line, output, terminal};
 use crate::checkpoint::{self, write_atomic};
 use crate::plot::{LinePlot, Series};
-use crate::ppo::{Config, Divergence, Trainer, UpdateStats, evaluate, evaluation_seed};
+use crate::ppo::{Config, Divergence, Trainer, UpdateStats, evaluate_normalized, evaluation_seed};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -58,8 +58,15 @@ pub fn run<T: Task>(train: Train) -> Result<(), Failure> {
             update: stats.map_or(0, |s| s.update as u64),
             timesteps: stats.map_or(0, |s| s.timesteps as u64),
         };
-        let (actor, critic) = (trainer.actor(), trainer.critic());
-        checkpoint::save_for(&checkpoint_path, info.env_id, &config, actor, critic, progress)
+        let snapshot = checkpoint::Snapshot {
+            env: info.env_id,
+            config: &config,
+            actor: trainer.actor(),
+            critic: trainer.critic(),
+            observation_stats: trainer.observation_stats(),
+            progress,
+        };
+        checkpoint::save_snapshot(&checkpoint_path, &snapshot)
             .map_err(|e| e.message_with(&terminal::path(&e.path)))
     };
     save(&trainer, None)?;
@@ -120,7 +127,9 @@ pub fn run<T: Task>(train: Train) -> Result<(), Failure> {
     }
 
     let eval_envs = (0..FINAL_EVAL_EPISODES).map(|_| T::env()).collect();
-    let result = evaluate(trainer.actor(), eval_envs, evaluation_seed(config.seed));
+    let stats = trainer.observation_stats();
+    let result =
+        evaluate_normalized(trainer.actor(), stats, eval_envs, evaluation_seed(config.seed));
     progress.say(&format!("run files: {}", terminal::path(dir.path())))?;
     output::println(&final_line(&result))?;
     Ok(())
