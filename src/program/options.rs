@@ -953,6 +953,7 @@ mod tests {
         let config = Config {
             gamma: 0.987_654_3,
             actor_learning_rate: 3.3e-4,
+            anneal_horizon: None,
             value_clip: Some(0.25),
             std_param: StdParam::LogStd { init: -0.7, clamp: Some((-5.5, 1.25)) },
             time_limit: TimeLimit::AsTerminal,
