@@ -12,7 +12,7 @@
 //! ```
 //!
 //! Runs are independent, so two train at a time, one per thread (the machine this was written
-//! on has two cores); a 1,000,000-step run takes about 45 s of one core. Everything printed is a
+//! on has two cores); a 1,000,000-step run takes about 41 s of one core. Everything printed is a
 //! pure function of the code and the seeds except the wall times, which depend on what else the
 //! machine is doing; the file `--write` leaves has no wall times for that reason.
 
