@@ -42,10 +42,14 @@ pub struct Config {
     pub actor_learning_rate: f32,
     /// Adam's learning rate for the critic.
     pub critic_learning_rate: f32,
-    /// Decay both learning rates linearly over the run, as CleanRL does: update `u` of `U`
-    /// uses `1 − (u − 1)/U` times the configured rate, so the last update still uses `1/U` of
-    /// it (the rate would reach zero only after the run).
+    /// Decay both learning rates linearly over the run, or over `anneal_horizon` if that is
+    /// shorter: update `u` of `U` uses `1 − (u − 1)/U` times the configured rate, so the last
+    /// one still uses `1/U` of it (see [`Config::learning_rate_fraction`]).
     pub anneal_learning_rate: bool,
+    /// The most environment steps annealing may take: a run longer than that anneals over
+    /// this many and goes on at the last rate, so that no run keeps a high rate for longer
+    /// than the horizon. `None`: annealing always takes the whole run, as CleanRL does.
+    pub anneal_horizon: Option<usize>,
     /// Weight α of the entropy bonus.
     pub entropy_coef: f32,
     /// Global gradient-norm limit per network, or `None` for no clipping.
@@ -117,13 +121,18 @@ pub struct Config {
 // ANCHOR_END: config
 
 // ANCHOR: presets
+/// The budget every preset was designed for, in environment steps: the longest its learning
+/// rates take to anneal, whatever the budget of a run.
+pub const PRESET_STEPS: usize = 100_000;
+
 impl Config {
     /// The JAX/Flax Pendulum write-up's hyperparameter table, exactly: 100,000 steps of one
     /// environment, rollouts of 2048, 10 epochs of minibatches of 64, γ 0.99, λ 0.95, ε 0.2,
     /// learning rates 3e-4 (actor) and 1e-3 (critic), the tanh·2 / softplus actor, nothing
     /// else. Its time limits are what that write-up's code does with them: it reads only
     /// `terminated` and never resets, so the pendulum runs one endless episode
-    /// ([`TimeLimit::Ignore`]).
+    /// ([`TimeLimit::Ignore`]). (It does not anneal; its horizon matters only to a run that
+    /// switches annealing on.)
     pub fn seed() -> Config {
         Config {
             total_timesteps: 100_000,
@@ -137,6 +146,7 @@ impl Config {
             actor_learning_rate: 3e-4,
             critic_learning_rate: 1e-3,
             anneal_learning_rate: false,
+            anneal_horizon: Some(PRESET_STEPS),
             entropy_coef: 0.0,
             max_grad_norm: None,
             value_clip: None,
@@ -168,7 +178,9 @@ impl Config {
 
 impl Default for Config {
     /// What the `pendulum` program runs: chosen by experiment to solve Pendulum within the
-    /// same 100,000 steps (the results chapter shows the search and the per-seed table).
+    /// same 100,000 steps (the results chapter shows the search and the per-seed table). Its
+    /// learning rates anneal over the run, but never over more than those 100,000 steps: a
+    /// longer run is the 100,000-step run continued at its last, small rate.
     fn default() -> Config {
         Config {
             total_timesteps: 100_000,
@@ -182,6 +194,7 @@ impl Default for Config {
             actor_learning_rate: 1e-3,
             critic_learning_rate: 1e-3,
             anneal_learning_rate: true,
+            anneal_horizon: Some(PRESET_STEPS),
             entropy_coef: 0.0,
             max_grad_norm: Some(0.5),
             value_clip: None,
@@ -228,6 +241,7 @@ impl Config {
             actor_learning_rate: 1e-3,
             critic_learning_rate: 1e-3,
             anneal_learning_rate: true,
+            anneal_horizon: Some(PRESET_STEPS),
             entropy_coef: 0.0,
             max_grad_norm: Some(0.5),
             value_clip: None,
@@ -276,6 +290,7 @@ impl Config {
             actor_learning_rate: 3e-4,
             critic_learning_rate: 1e-3,
             anneal_learning_rate: false,
+            anneal_horizon: Some(PRESET_STEPS),
             entropy_coef: 0.01,
             max_grad_norm: None,
             value_clip: None,
@@ -317,6 +332,26 @@ impl Config {
         self.total_timesteps.div_ceil(self.batch_size()).max(1)
     }
 
+    // ANCHOR: schedule
+    /// The factor on both configured learning rates during update `update` (1-based): 1
+    /// without annealing; with it, `1 − (u − 1)/U` on update `u` of the `U` updates annealing
+    /// takes (the run's, or the horizon's if they are fewer), then `1/U`, its last rate.
+    pub fn learning_rate_fraction(&self, update: usize) -> f32 {
+        if !self.anneal_learning_rate {
+            return 1.0;
+        }
+        let horizon = match self.anneal_horizon {
+            Some(steps) => self.updates().min(steps.div_ceil(self.batch_size()).max(1)),
+            None => self.updates(),
+        };
+        if update > horizon {
+            1.0 / horizon as f32
+        } else {
+            1.0 - update.saturating_sub(1) as f32 / horizon as f32
+        }
+    }
+    // ANCHOR_END: schedule
+
     /// Checks that the values make sense together; the message names the field.
     ///
     /// # Errors
@@ -357,6 +392,9 @@ impl Config {
             if !(value > 0.0 && value.is_finite()) {
                 return Err(format!("{name} must be a positive number, got {value}"));
             }
+        }
+        if self.anneal_horizon == Some(0) {
+            return Err("anneal_horizon must be at least 1 step".into());
         }
         if !(self.entropy_coef >= 0.0 && self.entropy_coef.is_finite()) {
             return Err(format!(

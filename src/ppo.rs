@@ -32,7 +32,7 @@ use rand::rngs::StdRng;
 use std::fmt;
 use std::time::Instant;
 
-pub use crate::config::{Config, DistributionKind, LOG_STD_RANGE};
+pub use crate::config::{Config, DistributionKind, LOG_STD_RANGE, PRESET_STEPS};
 pub use crate::evaluate::{
     EVAL_SEED_OFFSET, Evaluation, deterministic_distribution, evaluate, evaluate_normalized,
     evaluate_with, evaluation_seed,
@@ -330,14 +330,9 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
     }
     // ANCHOR_END: iterate
 
-    /// Linear decay to zero over the run, when configured: the last iteration still gets a
-    /// small step, `1/updates` of the initial rate.
+    /// Sets both optimizers' rates for this update, as the schedule says.
     fn set_learning_rates(&mut self) {
-        let fraction = if self.config.anneal_learning_rate {
-            1.0 - (self.update - 1) as f32 / self.config.updates() as f32
-        } else {
-            1.0
-        };
+        let fraction = self.config.learning_rate_fraction(self.update);
         self.schedule = fraction;
         self.actor_optimizer.set_learning_rate(fraction * self.config.actor_learning_rate);
         self.critic_optimizer.set_learning_rate(fraction * self.config.critic_learning_rate);

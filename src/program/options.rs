@@ -145,31 +145,28 @@ fn boolean(value: &str) -> Result<bool, String> {
     value.parse().map_err(|_| format!("expected true or false, got '{value}'"))
 }
 
-fn number_or_none(value: &str) -> Result<Option<f32>, String> {
+/// `none`, or a value of `T`; `what` names `T` in the message.
+fn or_none<T: std::str::FromStr>(value: &str, what: &str) -> Result<Option<T>, String> {
     if value == "none" {
-        Ok(None)
-    } else {
-        value.parse().map(Some).map_err(|_| format!("expected a number or 'none', got '{value}'"))
+        return Ok(None);
     }
+    value.parse().map(Some).map_err(|_| format!("expected {what} or 'none', got '{value}'"))
+}
+
+fn number_or_none(value: &str) -> Result<Option<f32>, String> {
+    or_none(value, "a number")
+}
+
+fn whole_or_none(value: &str) -> Result<Option<usize>, String> {
+    or_none(value, "a whole number")
 }
 
 fn display(value: &impl ToString) -> String {
     value.to_string()
 }
 
-fn whole_or_none(value: &str) -> Result<Option<usize>, String> {
-    if value == "none" {
-        Ok(None)
-    } else {
-        value
-            .parse()
-            .map(Some)
-            .map_err(|_| format!("expected a whole number or 'none', got '{value}'"))
-    }
-}
-
-fn show_optional<T: ToString>(value: &Option<T>) -> String {
-    value.as_ref().map_or("none".to_string(), |v| v.to_string())
+fn show_optional(value: &Option<impl ToString>) -> String {
+    value.as_ref().map_or("none".to_string(), ToString::to_string)
 }
 
 /// `softplus`; `log-std` with optional `,init=X` and `,clamp=LO:HI` or `,clamp=none`; or
@@ -311,7 +308,9 @@ pub const OPTIONS: &[Opt] = &[
     field!("--critic-lr", "X", critic_learning_rate, number, display,
         "Adam's learning rate for the critic, above 0"),
     field!("--anneal-lr", "BOOL", anneal_learning_rate, boolean, display,
-        "decay both learning rates linearly over the run, to 1/U of their start on the last of U updates: true or false"),
+        "decay both learning rates linearly over the run's first U updates (all of them, or --anneal-horizon's if fewer), to 1/U of their start, then stay there: true or false"),
+    field!("--anneal-horizon", "N", anneal_horizon, whole_or_none, show_optional, max = MAX_TIMESTEPS,
+        "'none' (annealing takes the whole run, however long) or the most environment steps annealing may take, a longer run going on at the last rate"),
     field!("--entropy-coef", "X", entropy_coef, number, display,
         "weight of the entropy bonus, 0 or more"),
     field!("--max-grad-norm", "X", max_grad_norm, number_or_none, show_optional,
@@ -917,7 +916,7 @@ mod tests {
             })
             .collect();
         let mut fields = debug_field_names(&format!("{:?}", Config::default()));
-        assert_eq!(fields.len(), 36, "{fields:?}");
+        assert_eq!(fields.len(), 37, "{fields:?}");
         with_flags.sort_unstable();
         fields.sort_unstable();
         assert_eq!(with_flags, fields);
@@ -958,6 +957,7 @@ mod tests {
         let config = Config {
             gamma: 0.987_654_3,
             actor_learning_rate: 3.3e-4,
+            anneal_horizon: None,
             value_clip: Some(0.25),
             std_param: StdParam::LogStd { init: -0.7, clamp: Some((-5.5, 1.25)) },
             time_limit: TimeLimit::AsTerminal,
