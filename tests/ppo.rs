@@ -83,6 +83,44 @@ fn same_seed_gives_the_same_networks_bit_for_bit() {
     }
 }
 
+/// Trains with the given number of threads; returns every parameter's bits and each update's
+/// losses and minibatch count.
+fn trained_with_threads(config: &Config, threads: usize) -> (Vec<Vec<u32>>, Vec<[u32; 4]>) {
+    let mut trainer = Trainer::new(config.clone(), pendulums(config.num_envs));
+    trainer.set_threads(threads);
+    assert_eq!(trainer.threads(), threads.min(2));
+    let mut updates = Vec::new();
+    while !trainer.is_done() {
+        let s = trainer.iterate().expect("training diverged");
+        let bits = [s.value_loss, s.policy_loss, s.approx_kl].map(f32::to_bits);
+        updates.push([bits[0], bits[1], bits[2], s.minibatches as u32]);
+    }
+    let actor = trainer.actor().parameters().into_iter();
+    let params = actor.chain(trainer.critic().parameters());
+    (params.map(|t| t.data().iter().map(|x| x.to_bits()).collect()).collect(), updates)
+}
+
+#[test]
+fn two_threads_give_the_same_run_bit_for_bit_as_one() {
+    let early_stop = Config { target_kl: Some(0.002), ..Config::default() };
+    let shared = Config { shared_network: true, ..Config::default() };
+    for (name, preset) in [
+        ("default", Config::default()),
+        ("seed", Config::seed()),
+        ("target_kl", early_stop),
+        ("shared", shared),
+    ] {
+        let config = short(Config { total_timesteps: 4 * 128, ..preset });
+        let one = trained_with_threads(&config, 1);
+        assert_eq!(one, trained_with_threads(&config, 2), "{name}: 2 threads differ from 1");
+        assert_eq!(one, trained_with_threads(&config, 3), "{name}: 3 threads differ from 1");
+        if name == "target_kl" {
+            let full = config.epochs * 128 / config.minibatch_size;
+            assert!(one.1.iter().any(|u| (u[3] as usize) < full), "the early stop never fired");
+        }
+    }
+}
+
 /// The counters. The diagnostics' values are checked against PyTorch in `tests/iteration.rs`
 /// (and `iterate` returns an error for any that is not finite).
 #[test]

@@ -71,6 +71,7 @@ pub struct Settings {
     pub config: Config,
     pub out: Option<PathBuf>,
     pub quiet: bool,
+    pub threads: Option<usize>,
     pub checkpoint: Option<PathBuf>,
     pub episodes: Option<usize>,
     pub render: bool,
@@ -93,6 +94,8 @@ pub struct Train {
     pub config: Config,
     pub out: Option<PathBuf>,
     pub quiet: bool,
+    /// `--threads`, or the cores available (at most 2, all that training can use).
+    pub threads: usize,
 }
 
 /// `PROGRAM eval ...`.
@@ -117,6 +120,13 @@ const MAX_ROLLOUT: usize = 1_000_000;
 const MAX_TIMESTEPS: usize = 1_000_000_000;
 const MAX_EPOCHS: usize = 1000;
 const MAX_EPISODES: usize = 100_000;
+/// `--threads` above this is surely a mistake (training uses two).
+const MAX_THREADS: usize = 1024;
+
+/// The cores this process may use, at most the two that training can keep busy.
+fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(2))
+}
 /// A `config.txt` is under 1 KiB; a file of more than this is not a config file.
 const MAX_CONFIG_BYTES: u64 = 64 * 1024;
 
@@ -368,6 +378,14 @@ pub const OPTIONS: &[Opt] = &[
             s.out = Some(v);
             Ok(())
         } } },
+    Opt { max: Some(MAX_THREADS), flag: "--threads", value: "N", scope: Scope::Train,
+        help: "threads to train on, 1 or more; with 2 the actor's and the critic's minibatch steps run side by side (more gives nothing more); the results are the same bit for bit, so it is a setting of the run, kept out of config.txt and checkpoints",
+        action: Action::Setting { default: "the cores available, at most 2", apply: |s, v| {
+            match whole(v)? {
+                0 => Err("must be at least 1".into()),
+                n => { s.threads = Some(n); Ok(()) }
+            }
+        } } },
     Opt { max: None, flag: "--quiet", value: "", scope: Scope::Train,
         help: "print only the final line",
         action: Action::Setting { default: "off", apply: |s, _| { s.quiet = true; Ok(()) } } },
@@ -516,6 +534,7 @@ pub fn parse(args: &[OsString], info: &Info) -> Result<Command, String> {
         config: (preset.config)(),
         out: None,
         quiet: false,
+        threads: None,
         checkpoint: None,
         episodes: None,
         render: false,
@@ -564,6 +583,7 @@ pub fn parse(args: &[OsString], info: &Info) -> Result<Command, String> {
                 config,
                 out: settings.out,
                 quiet: settings.quiet,
+                threads: settings.threads.unwrap_or_else(default_threads),
             }))
         }
     }
