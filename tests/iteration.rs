@@ -13,8 +13,8 @@
 //! - c: separate networks with the variants (SPO, early stopping on KL, `value_coef`,
 //!   per-minibatch advantages, Adam's ε, an annealed entropy bonus, tanh, observation and
 //!   reward normalization, time limits ignored, a log-σ head);
-//! - d: CartPole with the Categorical policy;
-//! - e: the shared network with the adapted KL penalty.
+//! - d: CartPole with the Categorical policy and the adapted KL penalty;
+//! - e: the shared network with the adapted KL penalty and value clipping.
 //!
 //! A wrong wiring anywhere (a learning rate from the other network, γ and λ swapped, a
 //! truncation bootstrapped from the next episode's first state, advantages left unnormalized,
@@ -65,6 +65,7 @@ impl Randomness for Replay {
         &mut self.generator
     }
 }
+// ANCHOR_END: replay
 
 /// A pendulum whose episodes start where the recording says, in turn.
 struct ScriptedPendulum {
@@ -115,7 +116,6 @@ impl Env for ScriptedCartPole {
         self.cartpole.step(action)
     }
 }
-// ANCHOR_END: replay
 
 /// The configuration the script ran, read back from the fixture.
 fn config(f: &Fixture) -> Config {
