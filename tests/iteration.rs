@@ -1,12 +1,20 @@
 //! Whole PPO runs against PyTorch: the training loop's wiring, not just its pieces.
 //!
 //! `tools/pytorch_iteration.py` runs the crate's algorithm, written again in PyTorch, on
-//! Gymnasium's own pendulum, for two configurations that differ in every choice `Config`
-//! offers, and records what it drew at random (initial weights, episode start states, action
-//! noise, minibatch order) together with what it produced (every diagnostic of every
-//! iteration, and the final parameters and Adam moments of both networks). Here the crate's
-//! [`Trainer`] replays those draws through the [`Randomness`] seam and a scripted pendulum,
-//! and must arrive at the same numbers.
+//! Gymnasium's own pendulum and cart-pole, for five configurations that between them take every
+//! choice `Config` offers, and records what it drew at random (initial weights, episode start
+//! states, action noise or the uniform numbers behind sampled choices, minibatch order)
+//! together with what it produced (every diagnostic of every iteration, and the final
+//! parameters and Adam moments of both networks). Here the crate's [`Trainer`] replays those
+//! draws through the [`Randomness`] seam and a scripted environment, and must arrive at the
+//! same numbers.
+//!
+//! - a, b: the original settings, each choice taken both ways between the two;
+//! - c: separate networks with the variants (SPO, early stopping on KL, `value_coef`,
+//!   per-minibatch advantages, Adam's ε, an annealed entropy bonus, tanh, observation and
+//!   reward normalization, time limits ignored, a log-σ head);
+//! - d: CartPole with the Categorical policy and the adapted KL penalty;
+//! - e: the shared network with the adapted KL penalty and value clipping.
 //!
 //! A wrong wiring anywhere (a learning rate from the other network, γ and λ swapped, a
 //! truncation bootstrapped from the next episode's first state, advantages left unnormalized,
@@ -19,10 +27,10 @@ mod common;
 use common::Fixture;
 use ppo::gae::TimeLimit;
 use ppo::loss::Objective;
-use ppo::nn::{Init, StdParam};
+use ppo::nn::{Activation, Init, StdParam};
 use ppo::ppo::{Config, DistributionKind, Trainer, UpdateStats};
 use ppo::tensor::Tensor;
-use ppo::{ActionSpace, Env, Pendulum, Randomness, Step};
+use ppo::{ActionSpace, CartPole, Env, Pendulum, Randomness, Step};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use std::collections::VecDeque;
@@ -30,7 +38,10 @@ use std::collections::VecDeque;
 // ANCHOR: replay
 /// The draws of a recorded run, handed out in the order the trainer asks for them.
 struct Replay {
+    /// The standard-normal noise of a Normal policy's samples.
     noise: VecDeque<f32>,
+    /// The uniform numbers behind a Categorical policy's choices.
+    uniforms: VecDeque<f64>,
     orders: VecDeque<Vec<usize>>,
     /// Asked only for what the recording does not cover: the networks' initialization, which
     /// the recorded weights then replace.
@@ -42,7 +53,7 @@ impl Randomness for Replay {
         self.noise.pop_front().expect("the trainer drew more noise than the recording holds")
     }
     fn uniform(&mut self) -> f64 {
-        panic!("a Normal policy draws no uniform numbers")
+        self.uniforms.pop_front().expect("the trainer drew more uniforms than the recording holds")
     }
     /// The recorded order replaces the current one, whatever it was.
     fn shuffle(&mut self, items: &mut [usize]) {
@@ -54,6 +65,7 @@ impl Randomness for Replay {
         &mut self.generator
     }
 }
+// ANCHOR_END: replay
 
 /// A pendulum whose episodes start where the recording says, in turn.
 struct ScriptedPendulum {
@@ -79,12 +91,37 @@ impl Env for ScriptedPendulum {
         self.pendulum.step(&action)
     }
 }
-// ANCHOR_END: replay
+
+/// A cart-pole whose episodes start at the recorded states, in turn.
+struct ScriptedCartPole {
+    cartpole: CartPole,
+    starts: VecDeque<[f64; 4]>,
+}
+
+impl Env for ScriptedCartPole {
+    type Obs = [f32; 4];
+    type Action = usize;
+    fn obs_size(&self) -> usize {
+        4
+    }
+    fn action_space(&self) -> ActionSpace<'_> {
+        self.cartpole.action_space()
+    }
+    fn reset(&mut self, _: &mut dyn rand::Rng) -> [f32; 4] {
+        let start = self.starts.pop_front().expect("more episodes than recorded");
+        self.cartpole.set_state(start);
+        self.cartpole.observation()
+    }
+    fn step(&mut self, action: usize) -> Step<[f32; 4]> {
+        self.cartpole.step(action)
+    }
+}
 
 /// The configuration the script ran, read back from the fixture.
 fn config(f: &Fixture) -> Config {
     let get = |name: &str| f.get(&format!("config.{name}")).scalar();
     let count = |name: &str| get(name) as usize;
+    let flag = |name: &str| get(name) == 1.0;
     let optional = |name: &str| Some(get(name) as f32).filter(|x| !x.is_nan());
     let std = f.get("config.std").values.clone();
     let batch = count("num_envs") * count("rollout_steps");
@@ -99,42 +136,44 @@ fn config(f: &Fixture) -> Config {
         clip_epsilon: get("clip_epsilon") as f32,
         actor_learning_rate: get("actor_learning_rate") as f32,
         critic_learning_rate: get("critic_learning_rate") as f32,
-        anneal_learning_rate: get("anneal_learning_rate") == 1.0,
+        anneal_learning_rate: flag("anneal_learning_rate"),
         // The script anneals over the run, as CleanRL does.
         anneal_horizon: None,
         entropy_coef: get("entropy_coef") as f32,
         max_grad_norm: optional("max_grad_norm"),
         value_clip: optional("value_clip"),
-        normalize_advantages: get("normalize_advantages") == 1.0,
-        time_limit: if get("time_limit_bootstrap") == 1.0 {
-            TimeLimit::Bootstrap
-        } else {
-            TimeLimit::AsTerminal
-        },
+        normalize_advantages: flag("normalize_advantages"),
+        time_limit: [TimeLimit::Bootstrap, TimeLimit::AsTerminal, TimeLimit::Ignore]
+            [count("time_limit")],
         reward_scale: get("reward_scale") as f32,
         hidden_size: count("hidden_size"),
-        activation: ppo::nn::Activation::Relu,
-        distribution: DistributionKind::Normal,
+        activation: if flag("activation_tanh") { Activation::Tanh } else { Activation::Relu },
+        distribution: if flag("cartpole") {
+            DistributionKind::Categorical
+        } else {
+            DistributionKind::Normal
+        },
         std_param: match std[..] {
             [0.0] => StdParam::Softplus,
             [1.0, init, low, high] => {
                 StdParam::LogStd { init: init as f32, clamp: Some((low as f32, high as f32)) }
             }
+            [2.0, low, high] => StdParam::LogStdHead { clamp: (low as f32, high as f32) },
             _ => panic!("unknown σ parametrization {std:?}"),
         },
         init: Init::PyTorchDefault,
         seed: 0,
-        objective: Objective::Clipped,
-        kl_coef: 1.0,
-        adaptive_kl: None,
-        target_kl: None,
-        value_coef: 1.0,
-        minibatch_advantages: false,
-        adam_eps: 1e-8,
-        anneal_entropy: false,
-        normalize_observations: false,
-        normalize_rewards: false,
-        shared_network: false,
+        objective: [Objective::Clipped, Objective::Spo, Objective::KlPenalty][count("objective")],
+        kl_coef: get("kl_coef") as f32,
+        adaptive_kl: optional("adaptive_kl"),
+        target_kl: optional("target_kl"),
+        value_coef: get("value_coef") as f32,
+        minibatch_advantages: flag("minibatch_advantages"),
+        adam_eps: get("adam_eps") as f32,
+        anneal_entropy: flag("anneal_entropy"),
+        normalize_observations: flag("normalize_observations"),
+        normalize_rewards: flag("normalize_rewards"),
+        shared_network: flag("shared_network"),
         grpo_group: None,
         reference_kl: 0.0,
     }
@@ -149,21 +188,36 @@ fn tensors(f: &Fixture, prefix: &str, count: usize, suffix: &str) -> Vec<Tensor>
         .collect()
 }
 
-/// Runs the recorded configuration with the recorded draws; returns the trainer and the
-/// statistics of every iteration.
-fn replay(f: &Fixture) -> (Trainer<ScriptedPendulum, Replay>, Vec<UpdateStats>) {
-    let config = config(f);
-    let noise = f.get("replay.noise").f32s().into();
+/// The recorded start states of environment `e`, `width` numbers each.
+fn starts(f: &Fixture, e: usize, width: usize) -> impl Iterator<Item = &[f64]> {
+    f.get(&format!("replay.starts.{e}")).values.chunks_exact(width)
+}
+
+/// What a replayed run ended with: the networks, their optimizers' moments (a shared
+/// network's one optimizer holds the actor's, then the value head's), the observations'
+/// statistics, and the statistics of every iteration.
+struct Outcome {
+    parameters: [Vec<Tensor>; 2],
+    moments: [(Vec<Tensor>, Vec<Tensor>); 2],
+    observation_stats: Option<(Vec<f64>, Vec<f64>, f64)>,
+    stats: Vec<UpdateStats>,
+}
+
+/// The recorded draws called `name`; none if the run drew none of that kind (a Normal policy
+/// draws no uniform numbers, a Categorical one no noise).
+fn recorded(f: &Fixture, name: &str) -> Vec<f64> {
+    let present = f.names().contains(&name);
+    if present { f.get(name).values.clone() } else { Vec::new() }
+}
+
+/// Runs the recorded configuration with the recorded draws in the environments `envs`.
+fn replay<E: Env>(f: &Fixture, config: Config, envs: Vec<E>) -> Outcome {
+    let noise = recorded(f, "replay.noise").iter().map(|&x| x as f32).collect();
+    let uniforms = recorded(f, "replay.uniform").into();
     let order: Vec<usize> = f.get("replay.order").values.iter().map(|&i| i as usize).collect();
     let orders = order.chunks(config.batch_size()).map(<[usize]>::to_vec).collect();
-    let randomness = Replay { noise, orders, generator: StdRng::seed_from_u64(0) };
-    let envs = (0..config.num_envs)
-        .map(|e| {
-            let starts = f.get(&format!("replay.starts.{e}"));
-            let pairs = starts.values.chunks_exact(2).map(|s| (s[0], s[1])).collect();
-            ScriptedPendulum { pendulum: Pendulum::new(), starts: pairs }
-        })
-        .collect();
+    let randomness = Replay { noise, uniforms, orders, generator: StdRng::seed_from_u64(0) };
+    let shared = config.shared_network;
     let mut trainer = Trainer::with_randomness(config, envs, randomness);
     let actor_count = trainer.actor().parameters().len();
     let critic_count = trainer.critic().parameters().len();
@@ -173,7 +227,45 @@ fn replay(f: &Fixture) -> (Trainer<ScriptedPendulum, Replay>, Vec<UpdateStats>) 
     while !trainer.is_done() {
         stats.push(trainer.iterate().expect("the recorded run did not diverge"));
     }
-    (trainer, stats)
+    let copies = |tensors: Vec<&Tensor>| tensors.into_iter().cloned().collect::<Vec<_>>();
+    let (actor_adam, critic_adam) = trainer.optimizers();
+    let moments = |adam: &ppo::Adam| -> (Vec<Tensor>, Vec<Tensor>) {
+        adam.moments().map(|(m, v)| (m.clone(), v.clone())).unzip()
+    };
+    let (mut actor_m, mut actor_v) = moments(actor_adam);
+    let critic_moments = if shared {
+        assert_eq!(critic_adam.steps_taken(), 0, "a shared network's critic optimizer stepped");
+        (actor_m.split_off(actor_count), actor_v.split_off(actor_count))
+    } else {
+        moments(critic_adam)
+    };
+    Outcome {
+        parameters: [copies(trainer.actor().parameters()), copies(trainer.critic().parameters())],
+        moments: [(actor_m, actor_v), critic_moments],
+        observation_stats: trainer
+            .observation_stats()
+            .map(|s| (s.mean.clone(), s.var.clone(), s.count)),
+        stats,
+    }
+}
+
+/// The recorded run replayed in scripted environments of the recorded kind.
+fn replay_recorded(f: &Fixture) -> Outcome {
+    let config = config(f);
+    let n = config.num_envs;
+    if config.distribution == DistributionKind::Categorical {
+        let envs = (0..n).map(|e| ScriptedCartPole {
+            cartpole: CartPole::new(),
+            starts: starts(f, e, 4).map(|s| [s[0], s[1], s[2], s[3]]).collect(),
+        });
+        replay(f, config, envs.collect())
+    } else {
+        let envs = (0..n).map(|e| ScriptedPendulum {
+            pendulum: Pendulum::new(),
+            starts: starts(f, e, 2).map(|s| (s[0], s[1])).collect(),
+        });
+        replay(f, config, envs.collect())
+    }
 }
 
 // ANCHOR: tolerance
@@ -192,6 +284,11 @@ fn replay(f: &Fixture) -> (Trainer<ScriptedPendulum, Replay>, Vec<UpdateStats>) 
 /// iterations, while its parameters move by 1.3e-6 normwise; chapter 10 tells the story.)
 fn normwise_error(ours: &[f64], theirs: &[f64]) -> f64 {
     assert_eq!(ours.len(), theirs.len(), "compared quantities differ in length");
+    // A quantity missing on one side only (an iteration without episodes, a β not adapted)
+    // is as wrong as can be; missing on both sides is agreement.
+    if ours.iter().zip(theirs).any(|(a, b)| a.is_nan() != b.is_nan()) {
+        return f64::INFINITY;
+    }
     let scale = theirs.iter().fold(0.0f64, |m, x| m.max(x.abs()));
     let worst = ours.iter().zip(theirs).fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
     if worst == 0.0 { 0.0 } else { worst / scale }
@@ -206,10 +303,10 @@ const TOLERANCE: f64 = 1e-4;
 /// The normwise error of each quantity, by name: each diagnostic over the iterations; the
 /// parameters and each Adam moment of both networks after the last iteration.
 fn errors(f: &Fixture) -> Vec<(String, f64)> {
-    let (trainer, stats) = replay(f);
+    let outcome = replay_recorded(f);
     let mut errors = Vec::new();
     type Read = fn(&UpdateStats) -> f64;
-    let per_iteration: [(&str, Read); 10] = [
+    let per_iteration: [(&str, Read); 13] = [
         ("timesteps", |s| s.timesteps as f64),
         ("episode_return", |s| s.episode_return.unwrap_or(f64::NAN)),
         ("episode_length", |s| s.episode_length.unwrap_or(f64::NAN)),
@@ -220,32 +317,40 @@ fn errors(f: &Fixture) -> Vec<(String, f64)> {
         ("value_loss", |s| f64::from(s.value_loss)),
         ("explained_variance", |s| f64::from(s.explained_variance)),
         ("learning_rate", |s| f64::from(s.learning_rate)),
+        ("minibatches", |s| s.minibatches as f64),
+        ("kl_coef", |s| f64::from(s.kl_coef)),
+        ("rollout_kl", |s| s.rollout_kl.map_or(f64::NAN, f64::from)),
     ];
     for (name, read) in per_iteration {
-        let ours: Vec<f64> = stats.iter().map(read).collect();
+        let ours: Vec<f64> = outcome.stats.iter().map(read).collect();
         let theirs = &f.get(&format!("stats.{name}")).values;
         errors.push((name.to_string(), normwise_error(&ours, theirs)));
     }
-    let (actor_adam, critic_adam) = trainer.optimizers();
-    let networks = [
-        ("actor", trainer.actor().parameters(), actor_adam),
-        ("critic", trainer.critic().parameters(), critic_adam),
-    ];
-    for (network, params, adam) in networks {
+    let networks = ["actor", "critic"].iter().zip(&outcome.parameters).zip(&outcome.moments);
+    for ((network, params), (m, v)) in networks {
         let prefix = format!("final.{network}");
-        let (m, v): (Vec<&Tensor>, Vec<&Tensor>) = adam.moments().unzip();
-        for (what, ours, suffix) in [("parameters", &params, ""), ("m", &m, ".m"), ("v", &v, ".v")]
-        {
+        for (what, ours, suffix) in [("parameters", params, ""), ("m", m, ".m"), ("v", v, ".v")] {
             let theirs = tensors(f, &prefix, ours.len(), suffix);
-            let theirs: Vec<&Tensor> = theirs.iter().collect();
             errors.push((format!("{network} {what}"), normwise_error(&flat(ours), &flat(&theirs))));
         }
+    }
+    let recorded_stats = f.names().contains(&"final.observation_stats.mean");
+    assert_eq!(
+        outcome.observation_stats.is_some(),
+        recorded_stats,
+        "observation statistics kept on one side only"
+    );
+    if let Some((mean, var, count)) = &outcome.observation_stats {
+        let get = |what: &str| &f.get(&format!("final.observation_stats.{what}")).values;
+        errors.push(("observation mean".into(), normwise_error(mean, get("mean"))));
+        errors.push(("observation var".into(), normwise_error(var, get("var"))));
+        errors.push(("observation count".into(), normwise_error(&[*count], get("count"))));
     }
     errors
 }
 
 /// The tensors' values, one after another, as one vector.
-fn flat(tensors: &[&Tensor]) -> Vec<f64> {
+fn flat(tensors: &[Tensor]) -> Vec<f64> {
     tensors.iter().flat_map(|t| t.data().iter().map(|&x| f64::from(x))).collect()
 }
 
@@ -267,4 +372,19 @@ fn configuration_a_matches_pytorch() {
 #[test]
 fn configuration_b_matches_pytorch() {
     check("ppo_iteration_b.txt");
+}
+
+#[test]
+fn configuration_c_variants_match_pytorch() {
+    check("ppo_iteration_c.txt");
+}
+
+#[test]
+fn configuration_d_cartpole_categorical_matches_pytorch() {
+    check("ppo_iteration_d.txt");
+}
+
+#[test]
+fn configuration_e_shared_network_kl_penalty_matches_pytorch() {
+    check("ppo_iteration_e.txt");
 }
