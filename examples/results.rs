@@ -20,14 +20,14 @@
 //! wall time of each run is printed as it finishes; it is not written to the tables, because it
 //! depends on what else the machine is doing.
 
+mod support;
+
 use ppo::Pendulum;
-use ppo::checkpoint::write_atomic;
 use ppo::gae::TimeLimit;
-use ppo::plot::{LinePlot, Series};
-use ppo::ppo::{Config, Trainer, UpdateStats, evaluate, evaluation_seed};
+use ppo::ppo::Config;
 use std::fmt::Write as _;
 use std::path::Path;
-use std::time::Instant;
+use support::{Measure, Run, diagnostic, learning_curves, median, write};
 
 /// A configuration under study: a short name for files, a label for tables, the config.
 struct Study {
@@ -117,91 +117,6 @@ fn ablations() -> Vec<Study> {
     ]
 }
 
-/// One training run: its learning curve and diagnostics per update, and the evaluation.
-struct Run {
-    updates: Vec<UpdateStats>,
-    eval_mean: f64,
-    eval_std: f64,
-    seconds: f64,
-}
-
-fn run(config: &Config, seed: u64) -> Run {
-    let config = Config { seed, ..config.clone() };
-    let start = Instant::now();
-    let envs = (0..config.num_envs).map(|_| Pendulum::new()).collect();
-    let mut trainer = Trainer::new(config, envs);
-    let mut updates = Vec::new();
-    while !trainer.is_done() {
-        updates.push(trainer.iterate().expect("training diverged"));
-    }
-    let eval_envs = (0..100).map(|_| Pendulum::new()).collect();
-    let evaluation = evaluate(trainer.actor(), eval_envs, evaluation_seed(seed));
-    Run {
-        updates,
-        eval_mean: evaluation.mean,
-        eval_std: evaluation.std,
-        seconds: start.elapsed().as_secs_f64(),
-    }
-}
-
-fn median(values: &mut [f64]) -> f64 {
-    values.sort_by(f64::total_cmp);
-    let n = values.len();
-    if n % 2 == 1 { values[n / 2] } else { (values[n / 2 - 1] + values[n / 2]) / 2.0 }
-}
-
-const SEED_COLORS: [&str; 10] = [
-    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
-    "#bcbd22", "#17becf",
-];
-
-/// Returns of each seed's run against environment steps, with the success lines.
-fn learning_curves(title: String, runs: &[Run]) -> LinePlot {
-    let series = runs
-        .iter()
-        .enumerate()
-        .map(|(i, run)| Series {
-            label: format!("seed {}", i + 1),
-            points: run
-                .updates
-                .iter()
-                .map(|u| (u.timesteps as f64, u.episode_return.unwrap_or(f64::NAN)))
-                .collect(),
-            color: SEED_COLORS[i % SEED_COLORS.len()].into(),
-        })
-        .collect();
-    LinePlot {
-        title,
-        x_label: "environment steps".into(),
-        y_label: "mean return of the episodes ended in the rollout".into(),
-        series,
-        hlines: vec![(-200.0, "−200".into()), (-150.0, "−150".into())],
-    }
-}
-
-/// Reads one diagnostic out of an iteration's statistics.
-type Measure = fn(&UpdateStats) -> f64;
-
-/// One diagnostic of every seed's run against environment steps.
-fn diagnostic(title: &str, name: &str, runs: &[Run], value: Measure) -> LinePlot {
-    let series = runs
-        .iter()
-        .enumerate()
-        .map(|(i, run)| Series {
-            label: format!("seed {}", i + 1),
-            points: run.updates.iter().map(|u| (u.timesteps as f64, value(u))).collect(),
-            color: SEED_COLORS[i % SEED_COLORS.len()].into(),
-        })
-        .collect();
-    LinePlot {
-        title: title.into(),
-        x_label: "environment steps".into(),
-        y_label: name.into(),
-        series,
-        hlines: Vec::new(),
-    }
-}
-
 /// The header of a per-seed table whose first column is `first`.
 fn table_header(first: &str, seeds: u64) -> String {
     let mut table = format!("| {first} |");
@@ -218,7 +133,7 @@ fn table_header(first: &str, seeds: u64) -> String {
 fn run_study(study: &Study, seeds: u64, table: &mut String) -> Vec<Run> {
     let runs: Vec<Run> = (1..=seeds)
         .map(|seed| {
-            let run = run(&study.config, seed);
+            let run = support::run(&study.config, seed, Pendulum::new).expect("training diverged");
             eprintln!(
                 "{:<24} seed {seed:>2}: {:8.1} ± {:5.1}  ({:.2} s)",
                 study.file, run.eval_mean, run.eval_std, run.seconds
@@ -234,13 +149,6 @@ fn run_study(study: &Study, seeds: u64, table: &mut String) -> Vec<Run> {
     let worst = means.iter().copied().fold(f64::INFINITY, f64::min);
     let _ = writeln!(table, " **{:.1}** | {worst:.1} |", median(&mut means));
     runs
-}
-
-fn write(path: &Path, text: &str) {
-    write_atomic(path, text.as_bytes()).unwrap_or_else(|e| {
-        eprintln!("error: cannot write {}: {e}", path.display());
-        std::process::exit(1)
-    });
 }
 
 fn main() {

@@ -1,0 +1,102 @@
+//! What the measuring examples (`results`, `variants`) share: one training run evaluated as
+//! the programs evaluate it, the median, the seeds' colours, the learning-curve and diagnostic
+//! figures, and writing a file of the book.
+#![allow(dead_code)] // each example uses part of this module
+
+use ppo::Env;
+use ppo::checkpoint::write_atomic;
+use ppo::plot::{LinePlot, Series};
+use ppo::ppo::{Config, Divergence, Trainer, UpdateStats, evaluate_normalized, evaluation_seed};
+use std::path::Path;
+use std::time::Instant;
+
+/// Episodes of a run's final evaluation, as many as the programs' (`options::EVAL_EPISODES`).
+pub const EVAL_EPISODES: usize = 100;
+
+/// One training run: its learning curve and diagnostics per update, and the evaluation.
+pub struct Run {
+    pub updates: Vec<UpdateStats>,
+    pub eval_mean: f64,
+    pub eval_std: f64,
+    pub seconds: f64,
+}
+
+/// Trains `config` with `seed` on environments made by `env`, then evaluates the deterministic
+/// policy over [`EVAL_EPISODES`] fresh episodes (with the observation statistics frozen, when
+/// they are normalized), exactly as the programs' final line does.
+///
+/// # Errors
+/// The [`Divergence`] that ended training.
+pub fn run<E: Env>(config: &Config, seed: u64, env: fn() -> E) -> Result<Run, Divergence> {
+    let config = Config { seed, ..config.clone() };
+    let start = Instant::now();
+    let envs = (0..config.num_envs).map(|_| env()).collect();
+    let mut trainer = Trainer::new(config, envs);
+    let mut updates = Vec::new();
+    while !trainer.is_done() {
+        updates.push(trainer.iterate()?);
+    }
+    let eval_envs = (0..EVAL_EPISODES).map(|_| env()).collect();
+    let stats = trainer.observation_stats();
+    let evaluation = evaluate_normalized(trainer.actor(), stats, eval_envs, evaluation_seed(seed));
+    Ok(Run {
+        updates,
+        eval_mean: evaluation.mean,
+        eval_std: evaluation.std,
+        seconds: start.elapsed().as_secs_f64(),
+    })
+}
+
+/// The median of `values` (which it sorts).
+pub fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    if n % 2 == 1 { values[n / 2] } else { (values[n / 2 - 1] + values[n / 2]) / 2.0 }
+}
+
+/// Ten colours that stay apart on a white page (matplotlib's `tab10`).
+pub const SEED_COLORS: [&str; 10] = [
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+    "#bcbd22", "#17becf",
+];
+
+/// Returns of each seed's run against environment steps, with the success lines.
+pub fn learning_curves(title: String, runs: &[Run]) -> LinePlot {
+    let plot = diagnostic(&title, "", runs, |u| u.episode_return.unwrap_or(f64::NAN));
+    LinePlot {
+        y_label: "mean return of the episodes ended in the rollout".into(),
+        hlines: vec![(-200.0, "−200".into()), (-150.0, "−150".into())],
+        ..plot
+    }
+}
+
+/// Reads one diagnostic out of an iteration's statistics.
+pub type Measure = fn(&UpdateStats) -> f64;
+
+/// One diagnostic of every seed's run against environment steps.
+pub fn diagnostic(title: &str, name: &str, runs: &[Run], value: Measure) -> LinePlot {
+    let series = runs
+        .iter()
+        .enumerate()
+        .map(|(i, run)| Series {
+            label: format!("seed {}", i + 1),
+            points: run.updates.iter().map(|u| (u.timesteps as f64, value(u))).collect(),
+            color: SEED_COLORS[i % SEED_COLORS.len()].into(),
+        })
+        .collect();
+    LinePlot {
+        title: title.into(),
+        x_label: "environment steps".into(),
+        y_label: name.into(),
+        series,
+        hlines: Vec::new(),
+    }
+}
+
+/// Writes `text` to `path` whole (or not at all); a failure ends the program with its reason.
+pub fn write(path: &Path, text: &str) {
+    write_atomic(path, text.as_bytes()).unwrap_or_else(|e| {
+        eprintln!("error: cannot write {}: {e}", path.display());
+        std::process::exit(1)
+    });
+}
