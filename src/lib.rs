@@ -23,6 +23,8 @@
 //! | 12 | [`cartpole`], [`distributions::categorical`] | discrete actions: CartPole-v1, identical to Gymnasium's; the Categorical |
 //! | 13 | [`checkpoint`], [`plot`], [`animation`], [`program`] | running it: saving and loading a trained agent; learning-curve plots; an episode as an animated picture; the programs |
 //! | 14 | (book only) | performance: where the time goes |
+//! | 16–18 | [`loss`], [`normalize`], [`ppo`] | the variants: SPO, the KL penalty, early stopping, a shared network, normalization |
+//! | 19 | [`presets`] | the five write-ups' designs as presets |
 //!
 //! The `pendulum` program (`src/bin/pendulum.rs`, all of it in [`program`]) trains, evaluates
 //! and replays agents.

@@ -96,6 +96,7 @@ pub fn policy_objective(
     let ratio = tape.exp(log_ratio);
     let weighted = tape.mul(ratio, advantages);
     let per_sample = match objective {
+        // ANCHOR: spo
         Objective::Spo => {
             let moved = tape.add_scalar(ratio, -1.0);
             let squared = tape.square(moved);
@@ -104,18 +105,22 @@ pub fn policy_objective(
             let penalty = tape.mul_scalar(penalty, 1.0 / (2.0 * clip_epsilon));
             tape.sub(weighted, penalty)
         }
+        // ANCHOR_END: spo
+        // ANCHOR: kl_penalty
         Objective::KlPenalty => {
             let moved = tape.add_scalar(ratio, -1.0);
             let kl = tape.sub(moved, log_ratio);
             let penalty = tape.mul_scalar(kl, kl_coef);
             tape.sub(weighted, penalty)
         }
+        // ANCHOR_END: kl_penalty
         Objective::Unclipped | Objective::Clipped => weighted,
     };
     let objective = tape.mean(per_sample);
     Surrogate { loss: tape.neg(objective), ratio, log_ratio }
 }
 
+// ANCHOR: adapted_kl_coef
 /// The PPO paper's adaptive KL penalty (its section 4), one step: after an update whose mean
 /// KL was `kl`, β is halved if `kl < target/1.5`, doubled if `kl > 1.5·target`, and kept
 /// otherwise; the factor 1.5 leaves a band where nothing changes, so that β does not
@@ -130,6 +135,7 @@ pub fn adapted_kl_coef(kl_coef: f32, kl: f64, target: f32) -> f32 {
         kl_coef
     }
 }
+// ANCHOR_END: adapted_kl_coef
 // ANCHOR_END: objective
 
 // ANCHOR: actor_loss

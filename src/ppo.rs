@@ -367,6 +367,7 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
     }
     // ANCHOR_END: iterate
 
+    // ANCHOR: schedule
     /// Sets both optimizers' rates for this update, as the schedule says.
     fn set_learning_rates(&mut self) {
         let fraction = self.config.learning_rate_fraction(self.update);
@@ -381,6 +382,7 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
         let fraction = if self.config.anneal_entropy { self.schedule } else { 1.0 };
         fraction * self.config.entropy_coef
     }
+    // ANCHOR_END: schedule
 
     // ANCHOR: collect
     /// Phase 1: runs the current policy for `rollout_steps` steps in every environment.
@@ -403,10 +405,12 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
         for _ in 0..self.config.rollout_steps {
             s.observations.clear();
             s.observations.extend_from_slice(self.envs.observations());
+            // ANCHOR: observations
             if let Some(stats) = &mut self.observation_stats {
                 stats.update(&s.observations);
                 stats.normalize(&mut s.observations);
             }
+            // ANCHOR_END: observations
             let [first, second] = &mut s.outputs;
             if self.config.shared_network {
                 let outputs = [&mut first[..], &mut second[..]];
@@ -440,12 +444,14 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
             }
 
             self.envs.step(&s.actions, self.rng.generator());
+            // ANCHOR: rewards
             for (scaled, &reward) in s.rewards.iter_mut().zip(self.envs.rewards()) {
                 *scaled = reward * self.config.reward_scale;
             }
             if let Some(scaler) = &mut self.reward_scaler {
                 scaler.scale(&mut s.rewards, self.envs.terminated());
             }
+            // ANCHOR_END: rewards
             // A truncated episode's last state has a future: bootstrap from its value.
             for (env, value) in s.truncation_values.iter_mut().enumerate() {
                 *value = 0.0;
@@ -575,9 +581,11 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
                 } else {
                     self.separate_gradients(batch)
                 };
+                // ANCHOR: early_stop
                 if self.config.target_kl.is_some_and(|target| actor.approx_kl > 1.5 * target) {
                     break 'epochs;
                 }
+                // ANCHOR_END: early_stop
                 // A shared network stepped its value head with the actor; GRPO has no critic.
                 if !self.config.shared_network && self.config.grpo_group.is_none() {
                     self.critic_step();
@@ -868,6 +876,7 @@ pub fn first_non_finite(stats: &UpdateStats, actor: &Actor, critic: &Critic) -> 
 }
 // ANCHOR_END: non_finite
 
+// ANCHOR: minibatch_advantages
 /// A minibatch's advantages as a constant on `tape`, normalized within the minibatch when
 /// configured.
 fn gathered_advantages(
@@ -886,6 +895,7 @@ fn gathered_advantages(
         }
     })
 }
+// ANCHOR_END: minibatch_advantages
 
 /// The value of each observation in `obs`: the critic's, or in a shared network the value
 /// head's on the actor's trunk.

@@ -14,7 +14,7 @@ pub fn median(values: &mut [f64]) -> f64 {
 }
 
 /// One colour per seed, the same seed in the same colour in every figure.
-const SEED_COLORS: [&str; 10] = [
+pub const SEED_COLORS: [&str; 10] = [
     "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
     "#bcbd22", "#17becf",
 ];
