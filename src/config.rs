@@ -54,7 +54,7 @@ pub struct Config {
     pub value_clip: Option<f32>,
     /// Normalize advantages over each rollout to mean 0, standard deviation 1.
     pub normalize_advantages: bool,
-    /// Whether a time-limit truncation is bootstrapped or treated as terminal.
+    /// What a time-limit truncation means: bootstrapped, treated as terminal, or ignored.
     pub time_limit: TimeLimit,
     /// Factor applied to rewards before learning (not to the reported returns).
     pub reward_scale: f32,
@@ -70,6 +70,7 @@ pub struct Config {
     pub init: Init,
     /// Seed of the one random generator behind initialization, sampling and shuffling.
     pub seed: u64,
+    // ANCHOR_END: config
     // ANCHOR: variants
     /// What the actor maximizes: PPO's clipped surrogate, or a variant (the Variants part).
     pub objective: Objective,
@@ -112,11 +113,10 @@ pub struct Config {
     /// Weight of GRPO's penalty on the KL divergence from the reference policy (the actor as
     /// it was initialized); 0 for none. Read only by GRPO.
     pub reference_kl: f32,
-    // ANCHOR_END: variants
 }
-// ANCHOR_END: config
+// ANCHOR_END: variants
 
-// ANCHOR: presets
+// ANCHOR: preset_seed
 impl Config {
     /// The JAX/Flax Pendulum write-up's hyperparameter table, exactly: 100,000 steps of one
     /// environment, rollouts of 2048, 10 epochs of minibatches of 64, γ 0.99, λ 0.95, ε 0.2,
@@ -125,6 +125,7 @@ impl Config {
     /// `terminated` and never resets, so the pendulum runs one endless episode
     /// ([`TimeLimit::Ignore`]).
     pub fn seed() -> Config {
+        // ANCHOR_END: preset_seed
         Config {
             total_timesteps: 100_000,
             num_envs: 1,
@@ -166,10 +167,12 @@ impl Config {
     }
 }
 
+// ANCHOR: preset_default
 impl Default for Config {
     /// What the `pendulum` program runs: chosen by experiment to solve Pendulum within the
     /// same 100,000 steps (the results chapter shows the search and the per-seed table).
     fn default() -> Config {
+        // ANCHOR_END: preset_default
         Config {
             total_timesteps: 100_000,
             num_envs: 8,
@@ -302,7 +305,6 @@ impl Config {
         }
     }
 }
-// ANCHOR_END: presets
 
 impl Config {
     /// Transitions per rollout, over all environments.
