@@ -330,7 +330,7 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
     }
     // ANCHOR_END: iterate
 
-    /// Linear decay to zero over the run, when configured: the last iteration still gets a
+    /// Linear decay toward zero over the run, when configured: the last iteration still gets a
     /// small step, `1/updates` of the initial rate.
     fn set_learning_rates(&mut self) {
         let fraction = if self.config.anneal_learning_rate {
