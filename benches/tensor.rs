@@ -8,9 +8,12 @@ use rand::rngs::StdRng;
 use std::hint::black_box;
 use std::time::Duration;
 
-/// (m, k, n): a batch of 64 through each layer of a 3→64→64→2 network, and a whole
-/// 2048-step rollout through a hidden layer.
-const SHAPES: [(usize, usize, usize); 4] = [(64, 3, 64), (64, 64, 64), (64, 64, 2), (2048, 64, 64)];
+/// (m, k, n): a batch of 64 through each layer of a 3→64→64→2 network (the `seed` preset's
+/// minibatch), the `default` preset's minibatch of 256 through a hidden layer, a whole
+/// 2048-step rollout through one, and a minibatch of 32,768 through the 32-wide hidden layer
+/// of the 1024-agent CartPole configuration.
+const SHAPES: [(usize, usize, usize); 6] =
+    [(64, 3, 64), (64, 64, 64), (64, 64, 2), (256, 64, 64), (2048, 64, 64), (32768, 32, 32)];
 
 type Kernel = fn(usize, usize, usize, &[f32], &[f32], &mut [f32]);
 

@@ -21,10 +21,12 @@
 //! wall time of each run is printed as it finishes; it is not written to the tables, because it
 //! depends on what else the machine is doing.
 
+mod common;
+
+use common::{median, per_seed, seeds_argument, table_header, write};
 use ppo::Pendulum;
-use ppo::checkpoint::write_atomic;
 use ppo::gae::TimeLimit;
-use ppo::plot::{LinePlot, Series};
+use ppo::plot::LinePlot;
 use ppo::ppo::{Config, Trainer, UpdateStats, evaluate, evaluation_seed};
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -157,39 +159,19 @@ fn run(config: &Config, seed: u64) -> Run {
     }
 }
 
-fn median(values: &mut [f64]) -> f64 {
-    values.sort_by(f64::total_cmp);
-    let n = values.len();
-    if n % 2 == 1 { values[n / 2] } else { (values[n / 2 - 1] + values[n / 2]) / 2.0 }
-}
-
-const SEED_COLORS: [&str; 10] = [
-    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
-    "#bcbd22", "#17becf",
-];
-
 /// Returns of each seed's run against environment steps, with the success lines.
 fn learning_curves(title: String, runs: &[Run]) -> LinePlot {
-    let series = runs
+    let points = runs
         .iter()
-        .enumerate()
-        .map(|(i, run)| Series {
-            label: format!("seed {}", i + 1),
-            points: run
-                .updates
-                .iter()
-                .map(|u| (u.timesteps as f64, u.episode_return.unwrap_or(f64::NAN)))
-                .collect(),
-            color: SEED_COLORS[i % SEED_COLORS.len()].into(),
+        .map(|run| {
+            let returns = run.updates.iter();
+            returns.map(|u| (u.timesteps as f64, u.episode_return.unwrap_or(f64::NAN))).collect()
         })
         .collect();
-    LinePlot {
-        title,
-        x_label: "environment steps".into(),
-        y_label: "mean return of the episodes ended in the rollout".into(),
-        series,
-        hlines: vec![(-200.0, "−200".into()), (-150.0, "−150".into())],
-    }
+    let y_label = "mean return of the episodes ended in the rollout";
+    let mut plot = per_seed(title, y_label, points);
+    plot.hlines = vec![(-200.0, "−200".into()), (-150.0, "−150".into())];
+    plot
 }
 
 /// Reads one diagnostic out of an iteration's statistics.
@@ -197,34 +179,11 @@ type Measure = fn(&UpdateStats) -> f64;
 
 /// One diagnostic of every seed's run against environment steps.
 fn diagnostic(title: &str, name: &str, runs: &[Run], value: Measure) -> LinePlot {
-    let series = runs
+    let points = runs
         .iter()
-        .enumerate()
-        .map(|(i, run)| Series {
-            label: format!("seed {}", i + 1),
-            points: run.updates.iter().map(|u| (u.timesteps as f64, value(u))).collect(),
-            color: SEED_COLORS[i % SEED_COLORS.len()].into(),
-        })
+        .map(|run| run.updates.iter().map(|u| (u.timesteps as f64, value(u))).collect())
         .collect();
-    LinePlot {
-        title: title.into(),
-        x_label: "environment steps".into(),
-        y_label: name.into(),
-        series,
-        hlines: Vec::new(),
-    }
-}
-
-/// The header of a per-seed table whose first column is `first`.
-fn table_header(first: &str, seeds: u64) -> String {
-    let mut table = format!("| {first} |");
-    for seed in 1..=seeds {
-        let _ = write!(table, " seed {seed} |");
-    }
-    table.push_str(" median | worst |\n|---|");
-    table.push_str(&"---:|".repeat(seeds as usize + 2));
-    table.push('\n');
-    table
+    per_seed(title.into(), name, points)
 }
 
 /// The runs already made, by configuration (its `Debug` text), so that a configuration that
@@ -265,34 +224,18 @@ fn run_study(study: &Study, seeds: u64, table: &mut String, done: &mut Done) -> 
     runs
 }
 
-fn write(path: &Path, text: &str) {
-    write_atomic(path, text.as_bytes()).unwrap_or_else(|e| {
-        eprintln!("error: cannot write {}: {e}", path.display());
-        std::process::exit(1)
-    });
-}
-
 fn main() {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     let diagnostics_only = args.iter().any(|a| a == "--diagnostics-only");
     args.retain(|a| a != "--diagnostics-only");
-    let seeds: u64 = match args.first().map(|a| a.parse()) {
-        None => 10,
-        Some(Ok(n)) if (1..=10).contains(&n) => n,
-        Some(_) => {
-            eprintln!(
-                "error: the argument is the number of seeds, 1 to 10 (or --diagnostics-only)"
-            );
-            std::process::exit(2)
-        }
-    };
+    let seeds = seeds_argument(&args, "--diagnostics-only");
     let book = Path::new(env!("CARGO_MANIFEST_DIR")).join("book/src");
     for dir in ["results", "figures"] {
         std::fs::create_dir_all(book.join(dir)).expect("create book output directories");
     }
 
     let mut done = Done::new();
-    let mut table = table_header("configuration", seeds);
+    let mut table = table_header("configuration", seeds, "worst");
     let drawn = |study: &Study| study.file == "default" || study.file == "seed";
     for study in studies().into_iter().filter(|s| !diagnostics_only || drawn(s)) {
         let runs = run_study(&study, seeds, &mut table, &mut done);
@@ -325,7 +268,7 @@ fn main() {
     write(&book.join("results/table.md"), &table);
     print!("{table}");
 
-    let mut ablation_table = table_header("changed from `default`", seeds);
+    let mut ablation_table = table_header("changed from `default`", seeds, "worst");
     for study in ablations() {
         run_study(&study, seeds, &mut ablation_table, &mut done);
     }

@@ -564,6 +564,7 @@ fn write_config(w: &mut Writer, c: &Config) {
         w.f32(x);
     }
     w.bool(c.anneal_learning_rate);
+    w.opt_u64(c.anneal_horizon);
     w.f32(c.entropy_coef);
     w.opt_f32(c.max_grad_norm);
     w.opt_f32(c.value_clip);
@@ -614,6 +615,7 @@ fn read_config(r: &mut Reader) -> Result<Config, Problem> {
     let actor_learning_rate = r.f32()?;
     let critic_learning_rate = r.f32()?;
     let anneal_learning_rate = r.bool()?;
+    let anneal_horizon = r.opt_usize()?;
     let entropy_coef = r.f32()?;
     let max_grad_norm = r.opt_f32()?;
     let value_clip = r.opt_f32()?;
@@ -660,6 +662,7 @@ fn read_config(r: &mut Reader) -> Result<Config, Problem> {
         actor_learning_rate,
         critic_learning_rate,
         anneal_learning_rate,
+        anneal_horizon,
         entropy_coef,
         max_grad_norm,
         value_clip,

@@ -267,6 +267,7 @@ impl Actor {
         self.trunk.forward(graph, obs)
     }
 
+    // ANCHOR: heads
     /// The heads on the trunk's features `h`.
     pub fn heads_with<'p, G: Graph<'p>>(&'p self, graph: &mut G, h: G::Node) -> Outputs<G::Node> {
         match &self.head {
@@ -324,6 +325,7 @@ impl Actor {
             }
         }
     }
+    // ANCHOR_END: heads
     // ANCHOR_END: actor_forward
 
     /// [`outputs_with`](Actor::outputs_with) for a head with two outputs: `(mean, std)` for a

@@ -26,13 +26,14 @@ use crate::loss::{
 use crate::networks::{shared_forward, shared_with};
 use crate::nn::{Actor, Critic, Recorder, Workspace};
 use crate::normalize::{RewardScaler, RunningStats};
+use crate::parallel::Workers;
 use crate::tensor::Tensor;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use std::fmt;
 use std::time::Instant;
 
-pub use crate::config::{Config, DistributionKind, LOG_STD_RANGE};
+pub use crate::config::{Config, DistributionKind, LOG_STD_RANGE, PRESET_STEPS};
 pub use crate::evaluate::{
     EVAL_SEED_OFFSET, Evaluation, deterministic_distribution, evaluate, evaluate_normalized,
     evaluate_with, evaluation_seed,
@@ -119,10 +120,13 @@ pub struct Trainer<E: Env, R: Randomness = StdRng> {
     buffer: RolloutBuffer,
     rng: R,
     /// One tape per network, so that the actor's minibatch loss can be looked at (for the KL
-    /// early stop) before the critic takes its step.
+    /// early stop) before the critic takes its step, and so that the two networks' gradients
+    /// can be computed at the same time on two threads.
     actor_tape: Tape,
-    critic_tape: Tape,
+    critic_work: CriticWork,
     scratch: Scratch,
+    /// The second thread, when the run has one: see [`Trainer::set_threads`].
+    workers: Workers,
     /// The learning rates' (and, when annealed, the entropy bonus's) fraction of their
     /// configured values during this iteration.
     schedule: f32,
@@ -162,9 +166,17 @@ struct Scratch {
     /// One observation, normalized: a truncated episode's last.
     final_observation: Vec<f32>,
     actor_vars: Vec<Var>,
-    critic_vars: Vec<Var>,
     grads: Vec<Tensor>,
     indices: Vec<usize>,
+}
+
+/// What the critic's minibatch step writes, kept apart from the rest of the trainer so that
+/// it can run on the second thread while the actor's step runs on the first.
+#[derive(Default)]
+struct CriticWork {
+    tape: Tape,
+    vars: Vec<Var>,
+    grads: Vec<Tensor>,
 }
 
 impl<E: Env> Trainer<E> {
@@ -221,8 +233,9 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
             buffer,
             rng,
             actor_tape: Tape::new(),
-            critic_tape: Tape::new(),
+            critic_work: CriticWork::default(),
             scratch: Scratch::default(),
+            workers: Workers::default(),
             schedule: 1.0,
             kl_coef: config.kl_coef,
             observation_stats: config.normalize_observations.then(|| RunningStats::new(obs_size)),
@@ -275,6 +288,30 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
     /// The value network, writable, as [`Trainer::actor_mut`].
     pub fn critic_mut(&mut self) -> &mut Critic {
         &mut self.critic
+    }
+
+    // ANCHOR: threads
+    /// Runs each minibatch's actor and critic gradients on `threads` threads: 1 (the default)
+    /// or 2. More gives nothing more, since there are two independent computations (with a
+    /// shared network, one: it always runs on one thread). Every number is computed the same
+    /// way on either thread, so a run gives the same results bit for bit whatever the count.
+    ///
+    /// This is a setting of the run, like the machine it runs on, not of the training: it is
+    /// not in [`Config`] and not in checkpoints, so that a configuration or a checkpoint means
+    /// the same thing on every machine.
+    ///
+    /// # Panics
+    /// If the operating system cannot start a thread.
+    pub fn set_threads(&mut self, threads: usize) {
+        if threads.min(2) != self.workers.threads() {
+            self.workers = Workers::new(threads);
+        }
+    }
+    // ANCHOR_END: threads
+
+    /// The threads [`Trainer::set_threads`] set: 1 or 2.
+    pub fn threads(&self) -> usize {
+        self.workers.threads()
     }
 
     /// True once the configured number of iterations has run.
@@ -330,14 +367,9 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
     }
     // ANCHOR_END: iterate
 
-    /// Linear decay toward zero over the run, when configured: the last iteration still gets a
-    /// small step, `1/updates` of the initial rate.
+    /// Sets both optimizers' rates for this update, as the schedule says.
     fn set_learning_rates(&mut self) {
-        let fraction = if self.config.anneal_learning_rate {
-            1.0 - (self.update - 1) as f32 / self.config.updates() as f32
-        } else {
-            1.0
-        };
+        let fraction = self.config.learning_rate_fraction(self.update);
         self.schedule = fraction;
         self.actor_optimizer.set_learning_rate(fraction * self.config.actor_learning_rate);
         self.critic_optimizer.set_learning_rate(fraction * self.config.critic_learning_rate);
@@ -542,22 +574,22 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
         'epochs: for _ in 0..self.config.epochs {
             self.rng.shuffle(&mut indices);
             for batch in indices.chunks(self.config.minibatch_size) {
-                let (actor, shared_value_loss) = if self.config.shared_network {
+                let (actor, value_loss) = if self.config.shared_network {
                     self.shared_gradients(batch)
+                } else if self.config.grpo_group.is_some() {
+                    (self.actor_alone_gradients(batch), 0.0)
                 } else {
-                    (self.actor_gradients(batch), 0.0)
+                    self.separate_gradients(batch)
                 };
                 if self.config.target_kl.is_some_and(|target| actor.approx_kl > 1.5 * target) {
                     break 'epochs;
                 }
-                totals.value_loss += if self.config.shared_network {
-                    shared_value_loss
-                } else if self.config.grpo_group.is_some() {
-                    0.0 // GRPO trains no critic
-                } else {
-                    self.critic_step(batch)
-                };
+                // A shared network stepped its value head with the actor; GRPO has no critic.
+                if !self.config.shared_network && self.config.grpo_group.is_none() {
+                    self.critic_step();
+                }
                 self.actor_step();
+                totals.value_loss += value_loss;
                 totals.policy_loss += actor.policy_loss;
                 totals.entropy += actor.entropy;
                 totals.approx_kl += actor.approx_kl;
@@ -631,31 +663,42 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
     }
 
     // ANCHOR: critic_step
-    /// One gradient step of the critic on a minibatch: MSE to the returns, weighted by
-    /// `value_coef`. Returns the (unweighted) loss.
-    fn critic_step(&mut self, batch: &[usize]) -> f32 {
-        let (tape, buffer) = (&mut self.critic_tape, &self.buffer);
+    /// The critic's loss on a minibatch and its gradient, left on the critic's tape for
+    /// [`critic_step`](Self::critic_step): MSE to the returns, weighted by `value_coef`.
+    /// Returns the (unweighted) loss. A function of its arguments alone, not of the trainer,
+    /// so that it can run on another thread while the actor's gradients are computed.
+    fn critic_gradients(
+        critic: &Critic,
+        work: &mut CriticWork,
+        buffer: &RolloutBuffer,
+        config: &Config,
+        batch: &[usize],
+    ) -> f32 {
+        let tape = &mut work.tape;
         tape.clear();
         let obs = Self::gather(tape, &buffer.observations, Width::Vector(buffer.obs_size()), batch);
         let returns = Self::gather(tape, &buffer.returns, Width::Scalar, batch);
-        let values = self.critic.forward_on_tape(tape, obs, &mut self.scratch.critic_vars);
-        let clip = self
-            .config
+        let values = critic.forward_on_tape(tape, obs, &mut work.vars);
+        let clip = config
             .value_clip
             .map(|epsilon| (Self::gather(tape, &buffer.values, Width::Scalar, batch), epsilon));
         let loss = value_loss(tape, values, returns, clip);
-        let weighted = tape.mul_scalar(loss, self.config.value_coef);
+        let weighted = tape.mul_scalar(loss, config.value_coef);
         tape.backward(weighted);
-        let loss_value = tape.value(loss).item();
+        tape.value(loss).item()
+    }
+
+    /// One Adam step of the critic with the gradients left on its tape.
+    fn critic_step(&mut self) {
+        let work = &mut self.critic_work;
         apply_gradients(
-            tape,
-            &self.scratch.critic_vars,
-            &mut self.scratch.grads,
+            &work.tape,
+            &work.vars,
+            &mut work.grads,
             self.config.max_grad_norm,
             &mut self.critic_optimizer,
             self.critic.parameters_mut(),
         );
-        loss_value
     }
     // ANCHOR_END: critic_step
 
@@ -663,17 +706,51 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
     /// The actor's loss on a minibatch and its gradient, left on the actor's tape for
     /// [`actor_step`](Self::actor_step): the policy objective minus the entropy bonus.
     /// Returns the minibatch's diagnostics.
-    fn actor_gradients(&mut self, batch: &[usize]) -> ActorStepStats {
-        let mut tape = std::mem::take(&mut self.actor_tape);
+    fn actor_gradients(
+        &self,
+        tape: &mut Tape,
+        vars: &mut Vec<Var>,
+        batch: &[usize],
+    ) -> ActorStepStats {
         tape.clear();
         let buffer = &self.buffer;
-        let obs =
-            Self::gather(&mut tape, &buffer.observations, Width::Vector(buffer.obs_size()), batch);
-        let outputs = self.actor.outputs_on_tape(&mut tape, obs, &mut self.scratch.actor_vars);
-        let loss = self.policy_loss(&mut tape, outputs.as_slice(), batch);
+        let obs = Self::gather(tape, &buffer.observations, Width::Vector(buffer.obs_size()), batch);
+        let outputs = self.actor.outputs_on_tape(tape, obs, vars);
+        let loss = self.policy_loss(tape, outputs.as_slice(), batch);
         tape.backward(loss.total);
-        let stats = Self::actor_stats(&tape, &loss, self.config.clip_epsilon);
+        Self::actor_stats(tape, &loss, self.config.clip_epsilon)
+    }
+
+    // ANCHOR: separate_gradients
+    /// Both networks' losses on a minibatch and their gradients, each left on its own tape:
+    /// the actor's on this thread, the critic's on the worker when there is one. Neither reads
+    /// anything the other writes, so running them at the same time changes no number.
+    fn separate_gradients(&mut self, batch: &[usize]) -> (ActorStepStats, f32) {
+        let mut tape = std::mem::take(&mut self.actor_tape);
+        let mut vars = std::mem::take(&mut self.scratch.actor_vars);
+        let mut work = std::mem::take(&mut self.critic_work);
+        let mut workers = std::mem::take(&mut self.workers);
+        let (critic, buffer, config) = (&self.critic, &self.buffer, &self.config);
+        let this = &*self;
+        let result = workers.join(
+            || this.actor_gradients(&mut tape, &mut vars, batch),
+            || Self::critic_gradients(critic, &mut work, buffer, config, batch),
+        );
         self.actor_tape = tape;
+        self.scratch.actor_vars = vars;
+        self.critic_work = work;
+        self.workers = workers;
+        result
+    }
+    // ANCHOR_END: separate_gradients
+
+    /// The actor's gradients alone, for GRPO, which has no critic to train.
+    fn actor_alone_gradients(&mut self, batch: &[usize]) -> ActorStepStats {
+        let mut tape = std::mem::take(&mut self.actor_tape);
+        let mut vars = std::mem::take(&mut self.scratch.actor_vars);
+        let stats = self.actor_gradients(&mut tape, &mut vars, batch);
+        self.actor_tape = tape;
+        self.scratch.actor_vars = vars;
         stats
     }
 

@@ -82,9 +82,9 @@ fn the_bytes_are_laid_out_as_documented() {
     let (body, checksum) = bytes.split_at(bytes.len() - 8);
     assert_eq!(checksum, fnv1a(body).to_le_bytes());
     assert_eq!(decode(&bytes).unwrap().env, "Pendulum-v1");
-    // Header 20, progress 16, the name 4 + 11, config 40 + 20 + 1 + 4 + 5 + 5 + 1 + 1 + 4 + 8
-    // + 1 + 1 + 1 + 4 + 9 + 1 + 8 and the variants' 1 + 4 + 5 + 5 + 4 + 1 + 4 + 1 + 1 + 1 + 1
-    // + 8 + 4 = 154, sizes 4 + 4 + 4 + 1 + 4 + 2·4 (actor) and 4 + 1 + 4 + 2·4
+    // Header 20, progress 16, the name 4 + 11, config 40 + 20 + 1 + 9 + 4 + 5 + 5 + 1 + 1 + 4
+    // + 8 + 1 + 1 + 1 + 4 + 9 + 1 + 8 and the variants' 1 + 4 + 5 + 5 + 4 + 1 + 4 + 1 + 1 + 1
+    // + 1 + 8 + 4 = 163, sizes 4 + 4 + 4 + 1 + 4 + 2·4 (actor) and 4 + 1 + 4 + 2·4
     // (critic) = 42, tensors: a count each, then per tensor a name and shape, then the values.
     let tensors: usize = [trainer.actor().parameter_names(), trainer.critic().parameter_names()]
         .iter()
@@ -97,7 +97,7 @@ fn the_bytes_are_laid_out_as_documented() {
                 .sum::<usize>()
         })
         .sum();
-    assert_eq!(bytes.len(), 20 + 16 + 15 + 154 + 42 + tensors + 1 + 8, "… + no statistics");
+    assert_eq!(bytes.len(), 20 + 16 + 15 + 163 + 42 + tensors + 1 + 8, "… + no statistics");
     // Nothing depends on the time or the machine.
     assert_eq!(bytes, checkpoint::encode_for("Pendulum-v1", config, actor, critic, progress));
 }
@@ -363,6 +363,7 @@ fn unusual() -> Config {
         actor_learning_rate: 2.5e-4,
         critic_learning_rate: 7.5e-4,
         anneal_learning_rate: false,
+        anneal_horizon: Some(333),
         entropy_coef: 0.013,
         max_grad_norm: Some(0.7),
         value_clip: Some(0.3),
@@ -429,7 +430,7 @@ fn fields(config: &Config) -> Vec<(String, String)> {
 fn every_config_field_survives_the_round_trip() {
     let config = unusual();
     let defaults = fields(&Config::default());
-    assert_eq!(defaults.len(), 36, "{defaults:?}");
+    assert_eq!(defaults.len(), 37, "{defaults:?}");
     let changed = fields(&config).into_iter().zip(fields(&unusual_grpo()));
     for (((name, value), (_, grpo_value)), (_, default)) in changed.zip(defaults) {
         assert!(value != default || grpo_value != default, "neither unusual config changes {name}");

@@ -38,6 +38,7 @@ fn help_lists_the_options_and_version_prints_it() {
         "--critic-lr",
         "--learning-rate",
         "--anneal-lr",
+        "--anneal-horizon",
         "--entropy-coef",
         "--max-grad-norm",
         "--value-clip",
@@ -91,6 +92,11 @@ fn bad_input_is_one_line_status_2_and_nothing_written() {
         (&["--std", "log-std,init=89,clamp=none"], "--std's log-std init 89 must be finite"),
         (&["--max-grad-norm", "-1"], "--max-grad-norm must be a positive number, got -1"),
         (&["--anneal-lr", "maybe"], "--anneal-lr: expected true or false, got 'maybe'"),
+        (&["--anneal-horizon", "0"], "--anneal-horizon must be at least 1 step"),
+        (
+            &["--anneal-horizon", "soon"],
+            "--anneal-horizon: expected a whole number or 'none', got 'soon'",
+        ),
         (
             &["--preset", "fast"],
             "--preset: expected 'default', 'seed', 'pytorch-chapter' or 'shared-trunk', got 'fast'",

@@ -100,6 +100,8 @@ fn config(f: &Fixture) -> Config {
         actor_learning_rate: get("actor_learning_rate") as f32,
         critic_learning_rate: get("critic_learning_rate") as f32,
         anneal_learning_rate: get("anneal_learning_rate") == 1.0,
+        // The script anneals over the run, as CleanRL does.
+        anneal_horizon: None,
         entropy_coef: get("entropy_coef") as f32,
         max_grad_norm: optional("max_grad_norm"),
         value_clip: optional("value_clip"),

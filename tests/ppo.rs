@@ -1,13 +1,13 @@
 //! The training loop: the presets say what the JAX/Flax Pendulum write-up's table and the
 //! results chapter say they do, bad configurations are refused with the field's name, a run is
-//! a pure function of its seed, evaluation adds up episodes correctly, and the default preset
-//! solves Pendulum.
+//! a pure function of its seed, evaluation adds up episodes correctly, and the default presets
+//! solve Pendulum and CartPole.
 
-use ppo::Pendulum;
 use ppo::gae::TimeLimit;
 use ppo::nn::{Init, StdParam};
 use ppo::ppo::{Config, Trainer, UpdateStats, evaluate, evaluation_seed, first_non_finite};
 use ppo::tensor::Tensor;
+use ppo::{CartPole, Pendulum};
 
 fn pendulums(n: usize) -> Vec<Pendulum> {
     (0..n).map(|_| Pendulum::new()).collect()
@@ -39,7 +39,7 @@ fn seed_preset_is_the_jax_flax_pendulum_table() {
 #[test]
 fn invalid_configs_name_the_field() {
     type Breakage = fn(&mut Config);
-    let cases: [(&str, Breakage); 9] = [
+    let cases: [(&str, Breakage); 10] = [
         ("minibatch_size must be at least 1", |c| c.minibatch_size = 0),
         ("minibatch_size 4096 is larger than a rollout", |c| c.minibatch_size = 4096),
         ("gamma must be in [0, 1]", |c| c.gamma = 1.5),
@@ -49,6 +49,7 @@ fn invalid_configs_name_the_field() {
         ("clip_epsilon must be a positive number", |c| c.clip_epsilon = -0.2),
         ("total_timesteps must be at least 1", |c| c.total_timesteps = 0),
         ("max_grad_norm must be a positive number", |c| c.max_grad_norm = Some(0.0)),
+        ("anneal_horizon must be at least 1 step", |c| c.anneal_horizon = Some(0)),
     ];
     for (message, break_it) in cases {
         let mut config = Config::default();
@@ -79,6 +80,44 @@ fn same_seed_gives_the_same_networks_bit_for_bit() {
         assert_eq!(first, trained_parameters(config.clone()), "rerun with the same seed differs");
         let other = trained_parameters(Config { seed: 8, ..config });
         assert_ne!(first, other, "a different seed gave the same networks");
+    }
+}
+
+/// Trains with the given number of threads; returns every parameter's bits and each update's
+/// losses and minibatch count.
+fn trained_with_threads(config: &Config, threads: usize) -> (Vec<Vec<u32>>, Vec<[u32; 4]>) {
+    let mut trainer = Trainer::new(config.clone(), pendulums(config.num_envs));
+    trainer.set_threads(threads);
+    assert_eq!(trainer.threads(), threads.min(2));
+    let mut updates = Vec::new();
+    while !trainer.is_done() {
+        let s = trainer.iterate().expect("training diverged");
+        let bits = [s.value_loss, s.policy_loss, s.approx_kl].map(f32::to_bits);
+        updates.push([bits[0], bits[1], bits[2], s.minibatches as u32]);
+    }
+    let actor = trainer.actor().parameters().into_iter();
+    let params = actor.chain(trainer.critic().parameters());
+    (params.map(|t| t.data().iter().map(|x| x.to_bits()).collect()).collect(), updates)
+}
+
+#[test]
+fn two_threads_give_the_same_run_bit_for_bit_as_one() {
+    let early_stop = Config { target_kl: Some(0.002), ..Config::default() };
+    let shared = Config { shared_network: true, ..Config::default() };
+    for (name, preset) in [
+        ("default", Config::default()),
+        ("seed", Config::seed()),
+        ("target_kl", early_stop),
+        ("shared", shared),
+    ] {
+        let config = short(Config { total_timesteps: 4 * 128, ..preset });
+        let one = trained_with_threads(&config, 1);
+        assert_eq!(one, trained_with_threads(&config, 2), "{name}: 2 threads differ from 1");
+        assert_eq!(one, trained_with_threads(&config, 3), "{name}: 3 threads differ from 1");
+        if name == "target_kl" {
+            let full = config.epochs * 128 / config.minibatch_size;
+            assert!(one.1.iter().any(|u| (u[3] as usize) < full), "the early stop never fired");
+        }
     }
 }
 
@@ -138,6 +177,80 @@ fn default_preset_solves_pendulum_in_100k_steps() {
     assert!(result.mean > -400.0, "mean return {:.1} over 100 episodes", result.mean);
 }
 // ANCHOR_END: solves
+
+/// The CartPole `default` preset, seed 1, the full 100,000 steps: the deterministic policy
+/// must reach Gymnasium's threshold, 475, over 100 episodes. A policy that has not learned to
+/// balance drops the pole within a few dozen steps (pushing at random, after about 22), so this
+/// cannot pass by luck; the discrete-actions chapter measures 500.0 on every seed 1 to 10.
+#[test]
+fn cartpole_preset_solves_cartpole_in_100k_steps() {
+    let cartpoles = |n| (0..n).map(|_| CartPole::new()).collect::<Vec<_>>();
+    let config = Config::cartpole();
+    let mut trainer = Trainer::new(config.clone(), cartpoles(config.num_envs));
+    while !trainer.is_done() {
+        trainer.iterate().expect("training diverged");
+    }
+    let result = evaluate(trainer.actor(), cartpoles(100), evaluation_seed(1));
+    assert!(result.mean >= 475.0, "mean return {:.1} over 100 episodes", result.mean);
+}
+
+// ANCHOR: schedule_tests
+#[test]
+fn the_default_schedule_anneals_over_the_run_or_100k_steps_whichever_is_shorter() {
+    // Rollouts of 2048: 50,000 steps are 25 updates, 100,000 are 49. A run anneals over its
+    // own updates up to 49; a longer one anneals over 49 and stays at 1/49 of the rate.
+    for (budget, horizon) in [(50_000, 25), (100_000, 49), (200_000, 49), (1_000_000, 49)] {
+        let config = Config { total_timesteps: budget, ..Config::default() };
+        for update in 1..=config.updates() {
+            let expected = if update <= horizon {
+                (horizon + 1 - update) as f32 / horizon as f32
+            } else {
+                1.0 / horizon as f32
+            };
+            let fraction = config.learning_rate_fraction(update);
+            assert!((fraction - expected).abs() < 1e-6, "{budget} steps, update {update}");
+        }
+    }
+    // Annealing over the run whatever its length, as CleanRL does: a 1,000,000-step run (489
+    // updates) is still at 0.9 of its rate on update 50, where the 100,000-step run ended.
+    let over_run = Config { total_timesteps: 1_000_000, anneal_horizon: None, ..Config::default() };
+    assert_eq!(over_run.learning_rate_fraction(1), 1.0);
+    assert!((over_run.learning_rate_fraction(50) - 440.0 / 489.0).abs() < 1e-6);
+    assert!((over_run.learning_rate_fraction(489) - 1.0 / 489.0).abs() < 1e-6);
+    let constant = Config { anneal_learning_rate: false, ..Config::default() };
+    assert_eq!(constant.learning_rate_fraction(1_000), 1.0);
+}
+
+#[test]
+fn a_run_longer_than_the_horizon_continues_the_horizon_run_bit_for_bit() {
+    // A horizon of 3 small rollouts: the 6-rollout run must be the 3-rollout run, then 3
+    // updates at 1/3 of the rate. Annealing over each run instead, the second update of the
+    // longer run would already use 5/6 of the rate instead of 2/3, and the networks differ.
+    // A 2-rollout run, shorter than the horizon, anneals over its own 2.
+    let config = short(Config { anneal_horizon: Some(3 * 128), ..Config::default() });
+    let trainer = |updates: usize| {
+        let config = Config { total_timesteps: updates * 128, ..config.clone() };
+        Trainer::new(config, pendulums(8))
+    };
+    let rates = |trainer: &mut Trainer<Pendulum>, updates: usize| -> Vec<f32> {
+        (0..updates).map(|_| trainer.iterate().expect("training diverged").learning_rate).collect()
+    };
+    let (mut horizon_run, mut long_run, mut short_run) = (trainer(3), trainer(6), trainer(2));
+    let horizon_rates = rates(&mut horizon_run, 3);
+    let mut long_rates = rates(&mut long_run, 3);
+    assert_eq!(long_run.actor(), horizon_run.actor());
+    assert_eq!(long_run.critic(), horizon_run.critic());
+    assert_eq!(long_rates, horizon_rates);
+    long_rates.extend(rates(&mut long_run, 3));
+    assert!(long_run.is_done());
+    let rate = config.actor_learning_rate;
+    let expected = [1.0, 2.0 / 3.0, 1.0 / 3.0, 1.0 / 3.0, 1.0 / 3.0, 1.0 / 3.0].map(|f| f * rate);
+    for (got, want) in long_rates.iter().zip(expected) {
+        assert!((got - want).abs() < 1e-9, "rates {long_rates:?}, expected {expected:?}");
+    }
+    assert_eq!(rates(&mut short_run, 2), [rate, 0.5 * rate]);
+}
+// ANCHOR_END: schedule_tests
 
 fn small_networks() -> (ppo::Actor, ppo::Critic) {
     let config = short(Config::default());

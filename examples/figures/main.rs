@@ -13,10 +13,12 @@
 //! - `four-phase-loop.svg` (chapter 10): the phases of an iteration and the arrays between them;
 //! - `pendulum-trained.svg` (chapters 6 and 11): an animation of the `default` preset's agent,
 //!   seed 1, playing the first episode of its evaluation;
-//! - `cartpole-hand-made.svg` (the CartPole chapter): an animation of a two-line controller.
+//! - `cartpole-hand-made.svg` (chapter 12): an animation of a two-line controller;
+//! - `cartpole-trained.svg` (chapter 12): an animation of the CartPole `default` preset's
+//!   agent, seed 1, playing the evaluation episode that starts with the pole leaning most.
 //!
-//! Everything is a pure function of the code: the trained agent comes from a seeded run (a few
-//! seconds), and the figures are drawn by `ppo::plot`, `ppo::animation` and the small canvas
+//! Everything is a pure function of the code: the trained agents come from seeded runs (a few
+//! seconds each), and the figures are drawn by `ppo::plot`, `ppo::animation` and the small canvas
 //! below.
 
 mod canvas;
@@ -54,6 +56,7 @@ fn main() {
     write("four-phase-loop.svg", four_phases::draw(&config, 3, 1));
     write("pendulum-trained.svg", trained_pendulum(Config { seed: 1, ..config }));
     write("cartpole-hand-made.svg", hand_made_cartpole());
+    write("cartpole-trained.svg", trained_cartpole(Config { seed: 1, ..Config::cartpole() }));
 }
 
 /// The density of N(μ, σ²) at `a`.
@@ -221,11 +224,7 @@ fn signed(x: f64) -> String {
 /// needs the longest swing-up.
 fn trained_pendulum(config: Config) -> String {
     let seed = config.seed;
-    let envs = (0..config.num_envs).map(|_| Pendulum::new()).collect();
-    let mut trainer = Trainer::new(config, envs);
-    while !trainer.is_done() {
-        trainer.iterate().expect("the default preset trains without diverging");
-    }
+    let trainer = train(config, Pendulum::new);
     let mut evaluation = None;
     let episodes = record(
         (0..100).map(|_| Pendulum::new()).collect(),
@@ -249,6 +248,42 @@ fn trained_pendulum(config: Config) -> String {
         signed(evaluation.mean)
     );
     animation::pendulum(&episode.states, &torques, &title)
+}
+
+/// A run of `config` on environments made by `env`, trained to the end of its budget.
+fn train<E: Env>(config: Config, env: fn() -> E) -> Trainer<E> {
+    let envs = (0..config.num_envs).map(|_| env()).collect();
+    let mut trainer = Trainer::new(config, envs);
+    while !trainer.is_done() {
+        trainer.iterate().expect("the default presets train without diverging");
+    }
+    trainer
+}
+
+/// Trains `config` on CartPole, evaluates it as `cartpole` does (100 episodes), and animates
+/// the evaluation episode that starts with the pole leaning most (largest |θ|).
+fn trained_cartpole(config: Config) -> String {
+    let seed = config.seed;
+    let trainer = train(config, CartPole::new);
+    let mut evaluation = None;
+    let episodes = record((0..100).map(|_| CartPole::new()).collect(), CartPole::state, |envs| {
+        evaluation = Some(evaluate(trainer.actor(), envs, evaluation_seed(seed)));
+    });
+    let evaluation = evaluation.expect("evaluated");
+    let lean = |e: &Recording<[f64; 4], usize>| e.states[0][2].abs();
+    let (index, episode) = episodes
+        .iter()
+        .enumerate()
+        .max_by(|a, b| lean(a.1).total_cmp(&lean(b.1)))
+        .expect("100 episodes");
+    let title = format!(
+        "CartPole-v1, default preset, seed {seed}: evaluation episode {}, starting at θ = {}°\nreturn {} (mean of the 100: {})",
+        index + 1,
+        signed(episode.states[0][2].to_degrees()),
+        signed(evaluation.returns[index]),
+        signed(evaluation.mean)
+    );
+    animation::cartpole(&episode.states, &episode.actions, &title)
 }
 
 /// CartPole under a two-line controller: push the way the pole is falling, looking a little

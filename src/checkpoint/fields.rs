@@ -36,6 +36,10 @@ impl Writer {
         self.bool(v.is_some());
         self.f32(v.unwrap_or(0.0));
     }
+    pub fn opt_u64(&mut self, v: Option<usize>) {
+        self.bool(v.is_some());
+        self.u64(v.map_or(0, |n| n as u64));
+    }
     pub fn sizes(&mut self, sizes: &[usize]) {
         self.u32(to_u32(sizes.len()));
         for &n in sizes {
@@ -105,6 +109,11 @@ impl Reader<'_> {
     pub fn opt_f32(&mut self) -> Result<Option<f32>, Problem> {
         let present = self.bool()?;
         let value = self.f32()?;
+        Ok(present.then_some(value))
+    }
+    pub fn opt_usize(&mut self) -> Result<Option<usize>, Problem> {
+        let present = self.bool()?;
+        let value = self.usize()?;
         Ok(present.then_some(value))
     }
     /// A [`Choice`] stored as its position in its table.

@@ -71,6 +71,7 @@ pub struct Settings {
     pub config: Config,
     pub out: Option<PathBuf>,
     pub quiet: bool,
+    pub threads: Option<usize>,
     pub checkpoint: Option<PathBuf>,
     pub episodes: Option<usize>,
     pub render: bool,
@@ -93,6 +94,8 @@ pub struct Train {
     pub config: Config,
     pub out: Option<PathBuf>,
     pub quiet: bool,
+    /// `--threads`, or the cores available (at most 2, all that training can use).
+    pub threads: usize,
 }
 
 /// `PROGRAM eval ...`.
@@ -117,6 +120,13 @@ const MAX_ROLLOUT: usize = 1_000_000;
 const MAX_TIMESTEPS: usize = 1_000_000_000;
 const MAX_EPOCHS: usize = 1000;
 const MAX_EPISODES: usize = 100_000;
+/// `--threads` above this is surely a mistake (training uses two).
+const MAX_THREADS: usize = 1024;
+
+/// The cores this process may use, at most the two that training can keep busy.
+fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(2))
+}
 /// A `config.txt` is under 1 KiB; a file of more than this is not a config file.
 const MAX_CONFIG_BYTES: u64 = 64 * 1024;
 
@@ -145,31 +155,28 @@ fn boolean(value: &str) -> Result<bool, String> {
     value.parse().map_err(|_| format!("expected true or false, got '{value}'"))
 }
 
-fn number_or_none(value: &str) -> Result<Option<f32>, String> {
+/// `none`, or a value of `T`; `what` names `T` in the message.
+fn or_none<T: std::str::FromStr>(value: &str, what: &str) -> Result<Option<T>, String> {
     if value == "none" {
-        Ok(None)
-    } else {
-        value.parse().map(Some).map_err(|_| format!("expected a number or 'none', got '{value}'"))
+        return Ok(None);
     }
+    value.parse().map(Some).map_err(|_| format!("expected {what} or 'none', got '{value}'"))
+}
+
+fn number_or_none(value: &str) -> Result<Option<f32>, String> {
+    or_none(value, "a number")
+}
+
+fn whole_or_none(value: &str) -> Result<Option<usize>, String> {
+    or_none(value, "a whole number")
 }
 
 fn display(value: &impl ToString) -> String {
     value.to_string()
 }
 
-fn whole_or_none(value: &str) -> Result<Option<usize>, String> {
-    if value == "none" {
-        Ok(None)
-    } else {
-        value
-            .parse()
-            .map(Some)
-            .map_err(|_| format!("expected a whole number or 'none', got '{value}'"))
-    }
-}
-
-fn show_optional<T: ToString>(value: &Option<T>) -> String {
-    value.as_ref().map_or("none".to_string(), |v| v.to_string())
+fn show_optional(value: &Option<impl ToString>) -> String {
+    value.as_ref().map_or("none".to_string(), ToString::to_string)
 }
 
 /// `softplus`; `log-std` with optional `,init=X` and `,clamp=LO:HI` or `,clamp=none`; or
@@ -311,7 +318,9 @@ pub const OPTIONS: &[Opt] = &[
     field!("--critic-lr", "X", critic_learning_rate, number, display,
         "Adam's learning rate for the critic, above 0"),
     field!("--anneal-lr", "BOOL", anneal_learning_rate, boolean, display,
-        "decay both learning rates linearly over the run, to 1/U of their start on the last of U updates: true or false"),
+        "decay both learning rates linearly over the run's first U updates (all of them, or --anneal-horizon's if fewer), to 1/U of their start, then stay there: true or false"),
+    field!("--anneal-horizon", "N", anneal_horizon, whole_or_none, show_optional, max = MAX_TIMESTEPS,
+        "'none' (annealing takes the whole run, however long) or the most environment steps annealing may take, a longer run going on at the last rate"),
     field!("--entropy-coef", "X", entropy_coef, number, display,
         "weight of the entropy bonus, 0 or more"),
     field!("--max-grad-norm", "X", max_grad_norm, number_or_none, show_optional,
@@ -369,6 +378,14 @@ pub const OPTIONS: &[Opt] = &[
             s.out = Some(v);
             Ok(())
         } } },
+    Opt { max: Some(MAX_THREADS), flag: "--threads", value: "N", scope: Scope::Train,
+        help: "threads to train on, 1 or more; with 2 the actor's and the critic's minibatch steps run side by side (more gives nothing more); the results are the same bit for bit, so it is a setting of the run, kept out of config.txt and checkpoints",
+        action: Action::Setting { default: "the cores available, at most 2", apply: |s, v| {
+            match whole(v)? {
+                0 => Err("must be at least 1".into()),
+                n => { s.threads = Some(n); Ok(()) }
+            }
+        } } },
     Opt { max: None, flag: "--quiet", value: "", scope: Scope::Train,
         help: "print only the final line",
         action: Action::Setting { default: "off", apply: |s, _| { s.quiet = true; Ok(()) } } },
@@ -388,7 +405,7 @@ pub const OPTIONS: &[Opt] = &[
             }
         } } },
     Opt { max: None, flag: "--render", value: "", scope: Scope::Eval,
-        help: "on a terminal, animate each episode at 20 frames per second; Ctrl-C stops",
+        help: "on a terminal, animate each episode in real time, one frame per step; Ctrl-C stops",
         action: Action::Setting { default: "off", apply: |s, _| { s.render = true; Ok(()) } } },
     Opt { max: None, flag: "--seed", value: "N", scope: Scope::Eval,
         help: "seed of the episodes' starting states",
@@ -517,6 +534,7 @@ pub fn parse(args: &[OsString], info: &Info) -> Result<Command, String> {
         config: (preset.config)(),
         out: None,
         quiet: false,
+        threads: None,
         checkpoint: None,
         episodes: None,
         render: false,
@@ -565,6 +583,7 @@ pub fn parse(args: &[OsString], info: &Info) -> Result<Command, String> {
                 config,
                 out: settings.out,
                 quiet: settings.quiet,
+                threads: settings.threads.unwrap_or_else(default_threads),
             }))
         }
     }
@@ -917,7 +936,7 @@ mod tests {
             })
             .collect();
         let mut fields = debug_field_names(&format!("{:?}", Config::default()));
-        assert_eq!(fields.len(), 36, "{fields:?}");
+        assert_eq!(fields.len(), 37, "{fields:?}");
         with_flags.sort_unstable();
         fields.sort_unstable();
         assert_eq!(with_flags, fields);
@@ -958,6 +977,7 @@ mod tests {
         let config = Config {
             gamma: 0.987_654_3,
             actor_learning_rate: 3.3e-4,
+            anneal_horizon: None,
             value_clip: Some(0.25),
             std_param: StdParam::LogStd { init: -0.7, clamp: Some((-5.5, 1.25)) },
             time_limit: TimeLimit::AsTerminal,

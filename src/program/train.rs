@@ -45,7 +45,7 @@ enum Stop {
 /// A one-line message and its status: the output directory cannot be taken or written (1),
 /// training diverged (1), a signal ended it (128 + the signal), standard output failed.
 pub fn run<T: Task>(train: Train) -> Result<(), Failure> {
-    let Train { preset, config, out, quiet } = train;
+    let Train { preset, config, out, quiet, threads } = train;
     let info = &T::INFO;
     let dir = RunDir::take(&out.unwrap_or_else(|| default_out_dir(preset, &config)), &RUN_FILES)?;
     let [config_path, metrics_path, curve_path, checkpoint_path] = RUN_FILES.map(|f| dir.file(f));
@@ -53,6 +53,7 @@ pub fn run<T: Task>(train: Train) -> Result<(), Failure> {
 
     let envs = (0..config.num_envs).map(|_| T::env()).collect();
     let mut trainer = Trainer::new(config.clone(), envs);
+    trainer.set_threads(threads);
     let save = |trainer: &Trainer<T::Env>, stats: Option<&UpdateStats>| {
         let progress = checkpoint::Progress {
             update: stats.map_or(0, |s| s.update as u64),

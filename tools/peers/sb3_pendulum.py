@@ -1,0 +1,30 @@
+"""Stable-Baselines3's PPO on Pendulum-v1 for 100,000 steps, on one thread: a measuring tool
+for chapter 14. The hyperparameters are the rl-baselines3-zoo's tuned ones for Pendulum-v1
+(hyperparams/ppo.yml): 4 environments, n_steps 1024, gamma 0.9, gae_lambda 0.95, 10 epochs,
+learning rate 1e-3, clip 0.2, gSDE (sde_sample_freq 4), batch size 64 (SB3's default). Then
+100 evaluation episodes of the deterministic policy.
+
+    python3 tools/peers/sb3_pendulum.py               # prints the final evaluation and seconds
+"""
+
+import sys
+import time
+
+import torch
+from stable_baselines3 import PPO
+from stable_baselines3.common.env_util import make_vec_env
+from stable_baselines3.common.evaluation import evaluate_policy
+
+torch.set_num_threads(1)
+start = time.perf_counter()
+env = make_vec_env("Pendulum-v1", n_envs=4, seed=1)
+model = PPO("MlpPolicy", env, n_steps=1024, gamma=0.9, gae_lambda=0.95, n_epochs=10,
+            learning_rate=1e-3, clip_range=0.2, use_sde=True, sde_sample_freq=4,
+            ent_coef=0.0, seed=1, device="cpu", verbose=0)
+model.learn(total_timesteps=100_000)
+trained = time.perf_counter() - start
+episodes = int(sys.argv[1]) if len(sys.argv) > 1 else 100
+mean, std = evaluate_policy(model, make_vec_env("Pendulum-v1", n_envs=1, seed=10_000),
+                            n_eval_episodes=episodes, deterministic=True)
+print(f"final eval: mean return {mean:.1f} ± {std:.1f} over {episodes} episodes; "
+      f"training {trained:.1f} s, total {time.perf_counter() - start:.1f} s")
