@@ -3,7 +3,7 @@
 //! episodes; then the per-seed tables and the learning-curve figures.
 //!
 //! ```text
-//! cargo run --release --example results            # all seeds: 150 runs
+//! cargo run --release --example results            # all seeds: 140 runs
 //! cargo run --release --example results -- 3       # seeds 1 to 3 only
 //! cargo run --release --example results -- --diagnostics-only   # 20 runs, figures only
 //! ```
@@ -12,8 +12,9 @@
 //! `default`) and rewrites their figures, leaving the tables alone: a quick way to redraw
 //! those figures after changing how they are drawn.
 //!
-//! The 150 runs took 23 minutes of wall time (538 s of CPU time) on the book's 2-core machine
-//! while other jobs kept it busy (load average 4 to 15); chapter 11 gives the details.
+//! The 140 runs (16 configurations, two of them in both tables and trained once) took 31
+//! minutes of wall time (615 s of CPU time) on the book's 2-core machine while other jobs kept
+//! it busy (load average 13 to 16); chapter 11 gives the details.
 //!
 //! Writes `book/src/results/table.md` and `book/src/results/ablations.md` (included by the
 //! chapter) and `book/src/figures/*.svg`, all a pure function of the code and the seeds. The
@@ -27,6 +28,7 @@ use ppo::Pendulum;
 use ppo::gae::TimeLimit;
 use ppo::plot::LinePlot;
 use ppo::ppo::{Config, Trainer, UpdateStats, evaluate, evaluation_seed};
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Instant;
@@ -51,6 +53,11 @@ fn studies() -> Vec<Study> {
             config: Config { gamma: 0.9, ..Config::seed() },
         },
         Study {
+            file: "seed-as-terminal",
+            label: "`seed` preset with time limits as terminal",
+            config: Config { time_limit: TimeLimit::AsTerminal, ..Config::seed() },
+        },
+        Study {
             file: "seed-bootstrap",
             label: "`seed` preset with time limits bootstrapped",
             config: Config { time_limit: TimeLimit::Bootstrap, ..Config::seed() },
@@ -60,6 +67,11 @@ fn studies() -> Vec<Study> {
             file: "default-as-terminal",
             label: "`default` with time limits as terminal",
             config: Config { time_limit: TimeLimit::AsTerminal, ..Config::default() },
+        },
+        Study {
+            file: "default-ignore",
+            label: "`default` with time limits ignored",
+            config: Config { time_limit: TimeLimit::Ignore, ..Config::default() },
         },
     ]
 }
@@ -113,13 +125,14 @@ fn ablations() -> Vec<Study> {
         },
         Study {
             file: "ablation-time-limit",
-            label: "time limits as terminal",
-            config: Config { time_limit: TimeLimit::AsTerminal, ..default() },
+            label: "time limits ignored (one endless episode per environment)",
+            config: Config { time_limit: seed.time_limit, ..default() },
         },
     ]
 }
 
 /// One training run: its learning curve and diagnostics per update, and the evaluation.
+#[derive(Clone)]
 struct Run {
     updates: Vec<UpdateStats>,
     eval_mean: f64,
@@ -173,18 +186,34 @@ fn diagnostic(title: &str, name: &str, runs: &[Run], value: Measure) -> LinePlot
     per_seed(title.into(), name, points)
 }
 
+/// The runs already made, by configuration (its `Debug` text), so that a configuration that
+/// appears in both tables (the `default` preset, its time-limit treatments) is trained once:
+/// the same configuration and seed give the same run, bit for bit.
+type Done = HashMap<String, Vec<Run>>;
+
 /// Trains `study` with every seed, printing each result as it comes, and appends its row.
-fn run_study(study: &Study, seeds: u64, table: &mut String) -> Vec<Run> {
-    let runs: Vec<Run> = (1..=seeds)
-        .map(|seed| {
-            let run = run(&study.config, seed);
-            eprintln!(
-                "{:<24} seed {seed:>2}: {:8.1} ± {:5.1}  ({:.2} s)",
-                study.file, run.eval_mean, run.eval_std, run.seconds
-            );
-            run
-        })
-        .collect();
+fn run_study(study: &Study, seeds: u64, table: &mut String, done: &mut Done) -> Vec<Run> {
+    let key = format!("{:?}", study.config);
+    let runs = match done.get(&key) {
+        Some(runs) => {
+            eprintln!("{:<24} the same configuration as a study above", study.file);
+            runs.clone()
+        }
+        None => {
+            let runs: Vec<Run> = (1..=seeds)
+                .map(|seed| {
+                    let run = run(&study.config, seed);
+                    eprintln!(
+                        "{:<24} seed {seed:>2}: {:8.1} ± {:5.1}  ({:.2} s)",
+                        study.file, run.eval_mean, run.eval_std, run.seconds
+                    );
+                    run
+                })
+                .collect();
+            done.insert(key, runs.clone());
+            runs
+        }
+    };
     let _ = write!(table, "| {} |", study.label);
     for run in &runs {
         let _ = write!(table, " {:.1} |", run.eval_mean);
@@ -205,10 +234,11 @@ fn main() {
         std::fs::create_dir_all(book.join(dir)).expect("create book output directories");
     }
 
+    let mut done = Done::new();
     let mut table = table_header("configuration", seeds, "worst");
     let drawn = |study: &Study| study.file == "default" || study.file == "seed";
     for study in studies().into_iter().filter(|s| !diagnostics_only || drawn(s)) {
-        let runs = run_study(&study, seeds, &mut table);
+        let runs = run_study(&study, seeds, &mut table, &mut done);
         let title = format!("Learning curves: {}", study.label.replace('`', ""));
         write(
             &book.join(format!("figures/curves-{}.svg", study.file)),
@@ -240,7 +270,7 @@ fn main() {
 
     let mut ablation_table = table_header("changed from `default`", seeds, "worst");
     for study in ablations() {
-        run_study(&study, seeds, &mut ablation_table);
+        run_study(&study, seeds, &mut ablation_table, &mut done);
     }
     write(&book.join("results/ablations.md"), &ablation_table);
     print!("{ablation_table}");

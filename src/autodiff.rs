@@ -338,7 +338,7 @@ fn chain_elementwise(
     }
 }
 
-// ANCHOR: ops_arith
+// ANCHOR: ops_add_sub
 /// `a + b`, equal shapes.
 pub struct Add;
 impl Op for Add {
@@ -367,7 +367,9 @@ impl Op for Sub {
         grad.add_scaled(ctx.output_grad, sign);
     }
 }
+// ANCHOR_END: ops_add_sub
 
+// ANCHOR: ops_mul_div
 /// `a · b` elementwise, equal shapes. `∂/∂a = b`, `∂/∂b = a`.
 pub struct Mul;
 impl Op for Mul {
@@ -404,7 +406,9 @@ impl Op for Div {
         }
     }
 }
+// ANCHOR_END: ops_mul_div
 
+// ANCHOR: ops_scalar
 /// `−x`.
 pub struct Neg;
 impl Op for Neg {
@@ -446,7 +450,7 @@ impl Op for MulScalar {
         grad.add_scaled(ctx.output_grad, ctx.params[0]);
     }
 }
-// ANCHOR_END: ops_arith
+// ANCHOR_END: ops_scalar
 
 // ANCHOR: ops_linear
 /// `A·B` for `A: [m, k]` and `B: [k, n]`. The gradient flows back through the two other
@@ -497,7 +501,7 @@ impl Op for AddBias {
 }
 // ANCHOR_END: ops_linear
 
-// ANCHOR: ops_activation
+// ANCHOR: ops_relu_tanh
 /// `max(x, 0)`. At the kink `x = 0` we pass no gradient (the subgradient 0, as PyTorch does).
 pub struct Relu;
 impl Op for Relu {
@@ -525,7 +529,9 @@ impl Op for Tanh {
         chain_elementwise(ctx, ctx.inputs[0], grad, |_, y| 1.0 - y * y);
     }
 }
+// ANCHOR_END: ops_relu_tanh
 
+// ANCHOR: ops_softplus
 /// `ln(1 + eˣ)`, computed as `max(x, 0) + ln(1 + e^−|x|)` so that neither large positive `x`
 /// (where `eˣ` overflows) nor large negative `x` (where `1 + eˣ` rounds to 1) loses the
 /// answer. Its derivative is the logistic sigmoid.
@@ -541,6 +547,7 @@ impl Op for Softplus {
         chain_elementwise(ctx, ctx.inputs[0], grad, |x, _| sigmoid(x));
     }
 }
+// ANCHOR_END: ops_softplus
 
 // ANCHOR: tanh
 /// `tanh x` for an `f32`, computed in `f64` with no call into the C library, so that a loop
@@ -580,6 +587,7 @@ pub fn tanh(x: f32) -> f32 {
 }
 // ANCHOR_END: tanh
 
+// ANCHOR: softplus
 /// `ln(1 + eˣ)` without overflow or loss of precision.
 pub fn softplus(x: f32) -> f32 {
     x.max(0.0) + (-x.abs()).exp().ln_1p()
@@ -594,7 +602,9 @@ pub fn sigmoid(x: f32) -> f32 {
         e / (1.0 + e)
     }
 }
+// ANCHOR_END: softplus
 
+// ANCHOR: ops_exp_ln
 /// `eˣ`, its own derivative.
 pub struct Exp;
 impl Op for Exp {
@@ -622,7 +632,9 @@ impl Op for Ln {
         chain_elementwise(ctx, ctx.inputs[0], grad, |x, _| 1.0 / x);
     }
 }
+// ANCHOR_END: ops_exp_ln
 
+// ANCHOR: ops_powers
 /// `x²`. Derivative `2x`.
 pub struct Square;
 impl Op for Square {
@@ -650,7 +662,7 @@ impl Op for Sqrt {
         chain_elementwise(ctx, ctx.inputs[0], grad, |_, y| 0.5 / y);
     }
 }
-// ANCHOR_END: ops_activation
+// ANCHOR_END: ops_powers
 
 // ANCHOR: ops_kinks
 /// `x` limited to `[params[0], params[1]]`. The gradient passes where `lo ≤ x ≤ hi`, edges

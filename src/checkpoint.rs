@@ -326,7 +326,7 @@ pub fn encode_snapshot(snapshot: &Snapshot<'_>) -> Vec<u8> {
 }
 // ANCHOR_END: encode
 
-// ANCHOR: decode
+// ANCHOR: decode_header
 /// Parses a checkpoint. The order of the checks is what makes the errors precise: the magic
 /// first (is this ours at all?), then the version (can we read it?), then the length
 /// (truncated?), then the checksum (corrupted?), and only then the contents.
@@ -361,7 +361,9 @@ pub fn decode(bytes: &[u8]) -> Result<Checkpoint, Problem> {
     if fnv1a(body) != stored {
         return Err(Problem::Checksum);
     }
+    // ANCHOR_END: decode_header
 
+    // ANCHOR: decode_configs
     let mut r = Reader { bytes: body, at: HEADER_BYTES };
     let progress = Progress { update: r.u64()?, timesteps: r.u64()? };
     let env = r.string("the environment's name")?;
@@ -385,7 +387,9 @@ pub fn decode(bytes: &[u8]) -> Result<Checkpoint, Problem> {
         init: config.init,
     };
     check_sizes(&config, &actor_config, &critic_config, r.remaining())?;
+    // ANCHOR_END: decode_configs
 
+    // ANCHOR: decode_networks
     // The networks are built with zero weights only to be overwritten: that way the file is
     // checked against the very shapes that `Actor::new` would produce, without the cost of
     // initializing weights that are thrown away.
@@ -410,7 +414,7 @@ pub fn decode(bytes: &[u8]) -> Result<Checkpoint, Problem> {
     }
     Ok(Checkpoint { env, config, actor, critic, observation_stats, progress })
 }
-// ANCHOR_END: decode
+// ANCHOR_END: decode_networks
 
 /// The observation statistics after the networks: present exactly when the config normalizes
 /// observations, of the observations' size, with a positive count and finite moments.

@@ -58,7 +58,7 @@ pub struct Config {
     pub value_clip: Option<f32>,
     /// Normalize advantages over each rollout to mean 0, standard deviation 1.
     pub normalize_advantages: bool,
-    /// Whether a time-limit truncation is bootstrapped or treated as terminal.
+    /// What a time-limit truncation means: bootstrapped, treated as terminal, or ignored.
     pub time_limit: TimeLimit,
     /// Factor applied to rewards before learning (not to the reported returns).
     pub reward_scale: f32,
@@ -74,6 +74,7 @@ pub struct Config {
     pub init: Init,
     /// Seed of the one random generator behind initialization, sampling and shuffling.
     pub seed: u64,
+    // ANCHOR_END: config
     // ANCHOR: variants
     /// What the actor maximizes: PPO's clipped surrogate, or a variant (the Variants part).
     pub objective: Objective,
@@ -116,15 +117,14 @@ pub struct Config {
     /// Weight of GRPO's penalty on the KL divergence from the reference policy (the actor as
     /// it was initialized); 0 for none. Read only by GRPO.
     pub reference_kl: f32,
-    // ANCHOR_END: variants
 }
-// ANCHOR_END: config
+// ANCHOR_END: variants
 
-// ANCHOR: presets
 /// The budget every preset was designed for, in environment steps: the longest its learning
 /// rates take to anneal, whatever the budget of a run.
 pub const PRESET_STEPS: usize = 100_000;
 
+// ANCHOR: preset_seed
 impl Config {
     /// The JAX/Flax Pendulum write-up's hyperparameter table, exactly: 100,000 steps of one
     /// environment, rollouts of 2048, 10 epochs of minibatches of 64, γ 0.99, λ 0.95, ε 0.2,
@@ -134,6 +134,7 @@ impl Config {
     /// ([`TimeLimit::Ignore`]). (It does not anneal; its horizon matters only to a run that
     /// switches annealing on.)
     pub fn seed() -> Config {
+        // ANCHOR_END: preset_seed
         Config {
             total_timesteps: 100_000,
             num_envs: 1,
@@ -176,12 +177,14 @@ impl Config {
     }
 }
 
+// ANCHOR: preset_default
 impl Default for Config {
     /// What the `pendulum` program runs: chosen by experiment to solve Pendulum within the
     /// same 100,000 steps (the results chapter shows the search and the per-seed table). Its
     /// learning rates anneal over the run, but never over more than those 100,000 steps: a
     /// longer run is the 100,000-step run continued at its last, small rate.
     fn default() -> Config {
+        // ANCHOR_END: preset_default
         Config {
             total_timesteps: 100_000,
             num_envs: 8,
@@ -319,7 +322,6 @@ impl Config {
         }
     }
 }
-// ANCHOR_END: presets
 
 impl Config {
     /// Transitions per rollout, over all environments.

@@ -15,7 +15,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::fmt;
 
-// ANCHOR: config
+// ANCHOR: std_param
 /// How the actor produces its standard deviation σ.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum StdParam {
@@ -35,7 +35,9 @@ pub enum StdParam {
 
 /// The smallest σ the softplus head can produce.
 pub const MIN_STD: f32 = 1e-5;
+// ANCHOR_END: std_param
 
+// ANCHOR: policy_head
 /// What the actor's heads produce: the parameters of the policy's distribution, for each
 /// observation one or two rows of `action_size` values.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -50,7 +52,9 @@ pub enum PolicyHead {
     /// One logit per choice; `action_size` is the number of choices (a Categorical).
     Logits,
 }
+// ANCHOR_END: policy_head
 
+// ANCHOR: actor_config
 /// The actor's shape and choices.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ActorConfig {
@@ -89,7 +93,9 @@ impl Default for ActorConfig {
         }
     }
 }
+// ANCHOR_END: actor_config
 
+// ANCHOR: critic_config
 /// The critic's shape and choices.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CriticConfig {
@@ -110,7 +116,7 @@ impl Default for CriticConfig {
         }
     }
 }
-// ANCHOR_END: config
+// ANCHOR_END: critic_config
 
 // ANCHOR: networks
 /// The actor's heads, one variant per [`PolicyHead`].

@@ -384,7 +384,7 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
     }
     // ANCHOR_END: schedule
 
-    // ANCHOR: collect
+    // ANCHOR: collect_setup
     /// Phase 1: runs the current policy for `rollout_steps` steps in every environment.
     /// Returns the mean return and length of the episodes that ended meanwhile, or what was
     /// wrong with an action the policy sampled.
@@ -402,6 +402,8 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
         s.rewards.resize(envs, 0.0);
         s.truncation_values.resize(envs, 0.0);
         let (mut return_sum, mut length_sum, mut episodes) = (0.0, 0.0, 0usize);
+        // ANCHOR_END: collect_setup
+        // ANCHOR: collect_act
         for _ in 0..self.config.rollout_steps {
             s.observations.clear();
             s.observations.extend_from_slice(self.envs.observations());
@@ -442,7 +444,9 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
                 }
                 self.distribution.to_action(sample, &mut s.actions[env * width..][..width]);
             }
+            // ANCHOR_END: collect_act
 
+            // ANCHOR: collect_step
             self.envs.step(&s.actions, self.rng.generator());
             // ANCHOR: rewards
             for (scaled, &reward) in s.rewards.iter_mut().zip(self.envs.rewards()) {
@@ -469,6 +473,8 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
                     value_of(actor, critic, shared, &s.final_observation, &mut s.workspace, value);
                 }
             }
+            // ANCHOR_END: collect_step
+            // ANCHOR: collect_store
             self.buffer.push(Transition {
                 observations: &s.observations,
                 actions: &s.samples,
@@ -492,7 +498,7 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
         let n = episodes as f64;
         Ok((Some(return_sum / n), Some(length_sum / n)))
     }
-    // ANCHOR_END: collect
+    // ANCHOR_END: collect_store
 
     // ANCHOR: estimate_groups
     /// Phase 2 for GRPO: each environment's first episode scored against its group's

@@ -478,7 +478,7 @@ impl Tensor {
 }
 // ANCHOR_END: matmul_api
 
-// ANCHOR: microkernel
+// ANCHOR: read_unchecked
 /// Reads `values[index]` without a bounds check in optimized builds.
 ///
 /// The products below check every slice length once, on entry, and then only ask for
@@ -491,7 +491,9 @@ fn read(values: &[f32], index: usize) -> f32 {
     // SAFETY: callers pass indices below the lengths validated on entry to the product.
     unsafe { *values.get_unchecked(index) }
 }
+// ANCHOR_END: read_unchecked
 
+// ANCHOR: operands
 /// Where a blocked product reads its operands. `C[i, j] = Σ_p A(i, p)·B(p, j)` whatever the
 /// storage: each form of the product says how to fetch `R` consecutive rows of column `p`
 /// of the left operand, and `W` consecutive columns of row `p` of the right one.
@@ -499,7 +501,9 @@ trait Operands {
     fn left<const R: usize>(&self, i: usize, p: usize) -> [f32; R];
     fn right<const W: usize>(&self, p: usize, j: usize) -> [f32; W];
 }
+// ANCHOR_END: operands
 
+// ANCHOR: block
 /// The register-blocked heart of every product: adds `Σ_p A(i.., p) ⊗ B(p, j..)` to the
 /// `R × W` block of `C` whose top-left corner is `c[0]` (rows `c_stride` apart).
 ///
@@ -529,7 +533,9 @@ fn block<const R: usize, const W: usize>(
         }
     }
 }
+// ANCHOR_END: block
 
+// ANCHOR: tiling
 /// Rows of `C` computed together by one block.
 const MR: usize = 4;
 /// Columns of `C` computed together: two 8-lane AVX registers, or one 16-lane AVX-512 one.
@@ -572,7 +578,7 @@ fn blocked_band<const R: usize>(ops: &impl Operands, i: usize, k: usize, n: usiz
         block::<R, 1>(ops, (i, j, k), &mut c[j..], n);
     }
 }
-// ANCHOR_END: microkernel
+// ANCHOR_END: tiling
 
 // ANCHOR: gemm_nn
 /// `A·B` with `A` row-major `m×k` and `B` row-major `k×n`: column `p` of `A` is strided,
