@@ -7,7 +7,11 @@ use ppo::gae::TimeLimit;
 use ppo::nn::{Init, StdParam};
 use ppo::ppo::{Config, Trainer, UpdateStats, evaluate, evaluation_seed, first_non_finite};
 use ppo::tensor::Tensor;
-use ppo::{CartPole, Pendulum};
+use ppo::{CartPole, Pendulum, Randomness};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use std::cell::RefCell;
+use std::rc::Rc;
 
 fn pendulums(n: usize) -> Vec<Pendulum> {
     (0..n).map(|_| Pendulum::new()).collect()
@@ -515,4 +519,148 @@ fn the_adaptive_kl_penalty_follows_the_rule_from_update_to_update() {
     let fixed = Config { adaptive_kl: None, ..trainer.config().clone() };
     let stats = Trainer::new(fixed, pendulums(2)).iterate().unwrap();
     assert_eq!((stats.kl_coef, stats.rollout_kl), (1.0, None));
+}
+
+/// A point on a plane pushed by a two-dimensional action: an environment whose actions are
+/// wider than one number, so that every per-row stride of the loop is more than 1. It logs
+/// each position it was in and the action it was given there.
+struct Plane {
+    position: [f32; 2],
+    steps: usize,
+    log: Rc<RefCell<Vec<([f32; 2], [f32; 2])>>>,
+}
+
+impl ppo::Env for Plane {
+    type Obs = [f32; 2];
+    type Action = [f32; 2];
+    fn obs_size(&self) -> usize {
+        2
+    }
+    fn action_space(&self) -> ppo::ActionSpace<'_> {
+        ppo::ActionSpace::Continuous { low: &[-1.0, -1.0], high: &[1.0, 1.0] }
+    }
+    fn reset(&mut self, rng: &mut dyn rand::Rng) -> [f32; 2] {
+        use rand::RngExt;
+        self.position = [rng.random_range(-1.0..1.0), rng.random_range(-1.0..1.0)];
+        self.steps = 0;
+        self.position
+    }
+    fn step(&mut self, action: [f32; 2]) -> ppo::Step<[f32; 2]> {
+        self.log.borrow_mut().push((self.position, action));
+        for (x, a) in self.position.iter_mut().zip(action) {
+            *x += 0.1 * a.clamp(-1.0, 1.0);
+        }
+        self.steps += 1;
+        let [x, y] = self.position;
+        ppo::Step {
+            obs: self.position,
+            reward: -f64::from(x * x + y * y),
+            terminated: false,
+            truncated: self.steps == 20,
+        }
+    }
+}
+
+/// The seeded generator, keeping a note of every standard-normal number it draws.
+struct Noted(StdRng, Rc<RefCell<Vec<f32>>>);
+
+impl Randomness for Noted {
+    fn standard_normal(&mut self) -> f32 {
+        let x = self.0.standard_normal();
+        self.1.borrow_mut().push(x);
+        x
+    }
+    fn uniform(&mut self) -> f64 {
+        self.0.uniform()
+    }
+    fn shuffle(&mut self, items: &mut [usize]) {
+        self.0.shuffle(items);
+    }
+    fn generator(&mut self) -> &mut dyn rand::Rng {
+        &mut self.0
+    }
+}
+
+#[test]
+fn two_dimensional_actions_reach_their_environments_and_the_rollout_kl() {
+    use ppo::loss::Objective;
+    // Learning rates so small that no parameter changes: the policy after the update is the
+    // collecting one, so each environment must have been given mean + σ·noise at the position
+    // it was in, with the noise drawn for it, and the KL over the rollout between the two policies is 0, if
+    // every row of observations, distribution parameters and actions is read where it was
+    // written. A stride of 1 in place of 2 anywhere pairs an action with another state.
+    let config = Config {
+        total_timesteps: 2 * 32,
+        num_envs: 2,
+        rollout_steps: 32,
+        minibatch_size: 32,
+        epochs: 1,
+        actor_learning_rate: 1e-30,
+        critic_learning_rate: 1e-30,
+        objective: Objective::KlPenalty,
+        adaptive_kl: Some(0.01),
+        ..Config::default()
+    };
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let planes = (0..2).map(|_| Plane { position: [0.0; 2], steps: 0, log: log.clone() }).collect();
+    let noise = Rc::new(RefCell::new(Vec::new()));
+    let randomness = Noted(StdRng::seed_from_u64(3), noise.clone());
+    let mut trainer = Trainer::with_randomness(config, planes, randomness);
+    let before = trainer.actor().clone();
+    let stats = trainer.iterate().expect("a short run");
+    let moved =
+        before.parameters().iter().zip(trainer.actor().parameters()).fold(0.0f32, |m, (a, b)| {
+            a.data().iter().zip(b.data()).fold(m, |m, (x, y)| m.max((x - y).abs()))
+        });
+    assert!(moved < 1e-20, "a step of 1e-30 moved a parameter by {moved}");
+    let kl = stats.rollout_kl.expect("the adaptive penalty measures the rollout's KL");
+    assert!(kl.abs() < 1e-9, "the unchanged policy's rollout KL is {kl}");
+    assert!(stats.approx_kl.abs() < 1e-9, "the unchanged policy's minibatch KL");
+    assert_eq!(stats.kl_coef, 1.0);
+    // Each step draws the noise of environment 0, then of environment 1, then steps both.
+    let (log, noise) = (log.borrow(), noise.borrow());
+    assert_eq!((log.len(), noise.len()), (64, 128));
+    let (mut mean, mut std) = ([0.0; 2], [0.0; 2]);
+    for ((position, action), noise) in log.iter().zip(noise.chunks_exact(2)) {
+        trainer.actor().forward(position, &mut ppo::Workspace::default(), &mut mean, &mut std);
+        // The parameters of one row, or of the two rows collection evaluated together: the
+        // same sums, within a rounding.
+        let expected = [0, 1].map(|j| mean[j] + std[j] * noise[j]);
+        let close = action.iter().zip(&expected).all(|(a, e)| (a - e).abs() <= 1e-6);
+        assert!(close, "at {position:?} the environment was given {action:?}, not {expected:?}");
+    }
+}
+
+#[test]
+fn a_kl_exactly_at_the_limit_does_not_stop_the_epochs() {
+    // Stable-Baselines3's rule stops on a KL strictly above 1.5 × target_kl. One epoch of two
+    // minibatches: the first's KL is exactly 0 (nothing has moved yet), so the mean KL the run
+    // reports is half the second's, and the second's is known to the last bit. A target whose
+    // 1.5 times is that KL exactly must let the second minibatch run.
+    let base = Config {
+        total_timesteps: 64,
+        num_envs: 1,
+        rollout_steps: 64,
+        minibatch_size: 32,
+        epochs: 1,
+        ..Config::default()
+    };
+    let free = Trainer::new(base.clone(), pendulums(1)).iterate().unwrap();
+    assert_eq!(free.minibatches, 2);
+    let second = 2.0 * free.approx_kl;
+    assert!(second > 0.0);
+    // Among the floats next to second / 1.5, one whose product with 1.5 rounds to second.
+    let near = second / 1.5;
+    let target = [near, f32::from_bits(near.to_bits() + 1), f32::from_bits(near.to_bits() - 1)]
+        .into_iter()
+        .find(|&t| 1.5 * t == second)
+        .expect("a float target at the limit");
+    let at_limit = Config { target_kl: Some(target), ..base.clone() };
+    let stats = Trainer::new(at_limit, pendulums(1)).iterate().unwrap();
+    assert_eq!(stats.minibatches, 2, "a KL equal to the limit stopped the update");
+    // A hair below it, the same KL is above the limit and the second minibatch is skipped.
+    let below = f32::from_bits(target.to_bits() - 1);
+    let stats =
+        Trainer::new(Config { target_kl: Some(below), ..base }, pendulums(1)).iterate().unwrap();
+    assert_eq!(stats.minibatches, 1);
 }
