@@ -527,8 +527,11 @@ fn the_adaptive_kl_penalty_follows_the_rule_from_update_to_update() {
 struct Plane {
     position: [f32; 2],
     steps: usize,
-    log: Rc<RefCell<Vec<([f32; 2], [f32; 2])>>>,
+    log: PlaneLog,
 }
+
+/// Each (position, action) pair a [`Plane`] saw, shared with the test that reads it.
+type PlaneLog = Rc<RefCell<Vec<([f32; 2], [f32; 2])>>>;
 
 impl ppo::Env for Plane {
     type Obs = [f32; 2];
