@@ -19,7 +19,7 @@
 
 mod common;
 
-use common::{median, per_seed, seeds_argument, table_header, write};
+use common::{median, per_seed, seeds_argument, table_header, thousands, write};
 use ppo::CartPole;
 use ppo::ppo::{Config, Trainer, UpdateStats, evaluate, evaluation_seed};
 use std::fmt::Write as _;
@@ -132,19 +132,6 @@ fn ablations() -> Vec<Study> {
             Config { init: seed.init, ..default() },
         ),
     ]
-}
-
-/// `n` with a comma between thousands, as the book writes numbers: 100,000.
-fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// One training run: its learning curve per update, the deterministic evaluations along the

@@ -46,7 +46,7 @@ use std::rc::Rc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
-use support::{Measure, Run, SEED_COLORS, median, write};
+use support::{Measure, Run, SEED_COLORS, median, thousands, write};
 
 /// The environment a variant is trained on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -444,19 +444,6 @@ fn steps_to_solve(updates: &[UpdateStats], task: Task) -> Option<usize> {
         .iter()
         .find(|u| u.episode_return.is_some_and(|r| r >= task.solved()))
         .map(|u| u.timesteps)
-}
-
-/// A number with thousands separated, as the book writes step counts.
-fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 fn score(x: f64) -> String {

@@ -52,6 +52,20 @@ pub fn table_header(first: &str, seeds: u64, last: &str) -> String {
     table
 }
 
+/// `n` with a comma between thousands, as the book writes step counts: 100,000.
+#[allow(dead_code)] // the Pendulum results example writes no step counts
+pub fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// Writes `text` to `path`, or exits with a message saying why it could not.
 pub fn write(path: &Path, text: &str) {
     write_atomic(path, text.as_bytes()).unwrap_or_else(|e| {

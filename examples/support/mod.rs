@@ -5,7 +5,7 @@
 
 #[path = "../common/mod.rs"]
 mod common;
-pub use common::{SEED_COLORS, median, per_seed, write};
+pub use common::{SEED_COLORS, median, per_seed, thousands, write};
 
 use ppo::Env;
 use ppo::plot::LinePlot;
