@@ -327,8 +327,16 @@ fn save_and_load_through_files_name_the_path() {
     let message = checkpoint::load(&path, LIMIT).unwrap_err().to_string();
     let expected = "is truncated: 4 bytes, less than the 20-byte header";
     assert_eq!(message, format!("checkpoint {} {expected}", path.display()));
+    // A damaged file is the checkpoint's own problem; a missing one is the system's, passed on
+    // as the error's source so a caller can ask what kind it was.
+    use std::error::Error as _;
+    assert!(checkpoint::load(&path, LIMIT).unwrap_err().source().is_none());
     std::fs::remove_file(&path).unwrap();
-    let message = checkpoint::load(&path, LIMIT).unwrap_err().to_string();
+    let error = checkpoint::load(&path, LIMIT).unwrap_err();
+    let source = error.source().expect("an I/O error has a source");
+    let io = source.downcast_ref::<std::io::Error>().expect("the std::io::Error itself");
+    assert_eq!(io.kind(), std::io::ErrorKind::NotFound);
+    let message = error.to_string();
     assert!(message.starts_with(&format!("checkpoint {}: ", path.display())), "{message}");
 }
 

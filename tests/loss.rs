@@ -233,3 +233,18 @@ fn the_adaptive_kl_rule_step_by_step() {
         assert_eq!(beta, expected, "after a KL of {kl}");
     }
 }
+
+#[test]
+fn the_adaptive_kl_rule_keeps_beta_exactly_on_the_band_edges() {
+    use ppo::loss::adapted_kl_coef;
+    // The paper's rule is strict on both sides: a KL of exactly target/1.5 or exactly
+    // 1.5·target is inside the band (computed as the rule computes it, in f64 of the f32 target).
+    let target = 0.01_f32;
+    let low = f64::from(target) / 1.5;
+    let high = 1.5 * f64::from(target);
+    assert_eq!(adapted_kl_coef(1.0, low, target), 1.0);
+    assert_eq!(adapted_kl_coef(1.0, high, target), 1.0);
+    // One step outside either edge changes β.
+    assert_eq!(adapted_kl_coef(1.0, low.next_down(), target), 0.5);
+    assert_eq!(adapted_kl_coef(1.0, high.next_up(), target), 2.0);
+}

@@ -66,6 +66,23 @@ fn rewards_are_scaled_as_gymnasiums_normalize_reward_scales_them() {
     assert!(clipped > 0, "the burst of large rewards reaches the clip");
 }
 
+#[test]
+fn a_return_of_no_spread_scales_by_the_epsilon_not_by_zero() {
+    // After a long run of identical returns the spread is ~0: the ε under the root keeps the
+    // scale at about 1e-4 (so a tiny reward is scaled up, not divided by zero into NaN).
+    let mut scaler = RewardScaler::new(1, 0.99);
+    scaler.stats = RunningStats { mean: vec![0.0], var: vec![0.0], count: 1e12 };
+    let mut reward = [1e-6_f32];
+    scaler.scale(&mut reward, &[false]);
+    let expected = 1e-6 / (scaler.stats.var[0] + 1e-8).sqrt();
+    assert!(
+        (f64::from(reward[0]) - expected).abs() < 1e-6 * expected,
+        "{} vs {expected}",
+        reward[0]
+    );
+    assert!((reward[0] - 1e-2).abs() < 1e-4, "about 1e-6 / 1e-4: {}", reward[0]);
+}
+
 fn normalizing(total_timesteps: usize) -> Config {
     Config {
         total_timesteps,
