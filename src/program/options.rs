@@ -333,7 +333,7 @@ pub const OPTIONS: &[Opt] = &[
     field!("--seed", "N", seed, seed, display,
         "seed of the run's one random generator: same seed and options, same run, bit for bit"),
     Opt { max: None, flag: "--seeds", value: "LIST", scope: Scope::Train,
-        help: "a sweep: one run per seed of LIST, each exactly the run '--seed N' would be, in OUT/seed-N/, --threads of them at a time on one thread each; then a table of their final evaluations with the median, the worst and the best, also written to OUT/seeds.txt. LIST is seeds and ranges separated by commas (1-10, 1,2,5, 1-3,7), none twice, at most 1000 seeds; not with --seed",
+        help: "a sweep: one run per seed of LIST, each exactly the run '--seed N' would be, into seed-N/ of the --out directory, --threads of them at a time on one thread each; then a table of their final evaluations with the median, the worst and the best, also written there as seeds.txt. LIST is seeds and ranges separated by commas (1-10, 1,2,5, 1-3,7), none twice, at most 1000 seeds; not with --seed",
         action: Action::Setting { default: "", apply: |s, v| {
             s.seeds = Some(seed_list(v)?);
             Ok(())

@@ -250,7 +250,6 @@ fn row(seed: u64, ended: Option<&Ended>) -> Row {
     Row { seed, score }
 }
 
-// ANCHOR: table
 /// The table: a row per seed, sorted; then, over the runs that spent their budget, each
 /// column's median, and the rows of the worst and the best seed (the lowest and the highest
 /// mean return).
@@ -296,6 +295,7 @@ pub fn table(rows: &[Row]) -> String {
     text
 }
 
+// ANCHOR: median
 /// The middle value, or the mean of the two middle ones.
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
@@ -306,7 +306,7 @@ fn median(mut values: Vec<f64>) -> f64 {
         _ => (values[n / 2 - 1] + values[n / 2]) / 2.0,
     }
 }
-// ANCHOR_END: table
+// ANCHOR_END: median
 
 #[cfg(test)]
 mod tests {
