@@ -7,7 +7,9 @@ use ppo::checkpoint::{self, Progress};
 use ppo::nn::{Actor, ActorConfig, Critic, CriticConfig};
 use ppo::ppo::Config;
 use rand::SeedableRng;
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Output;
 
 mod support;
 
@@ -106,6 +108,19 @@ fn bad_input_is_one_line_status_2_and_nothing_written() {
         (&["eval"], "eval needs the checkpoint to evaluate: --checkpoint PATH"),
         (&["eval", "--checkpoint", "x", "--episodes", "0"], "--episodes: must be at least 1"),
         (&["eval", "--checkpoint", "x", "--gamma", "0.9"], "--gamma is a training option"),
+        (&["--seeds"], "--seeds needs a value (LIST)"),
+        (&["--seeds", ""], "--seeds: expected seeds like 1-10, 1,2,5 or 1-3,7, got ''"),
+        (&["--seeds", "x"], "--seeds: expected a seed or a range A-B, got 'x'"),
+        (&["--seeds", "1,,2"], "--seeds: expected a seed or a range A-B, got ''"),
+        (&["--seeds", "3-1"], "--seeds: the range 3-1 is empty: write the smaller seed first"),
+        (
+            &["--seeds", "18446744073709551616"],
+            "--seeds: seed 18446744073709551616 is larger than the largest, 18446744073709551615",
+        ),
+        (&["--seeds", "1-3,2"], "--seeds: seed 2 is given twice"),
+        (&["--seeds", "0-18446744073709551615"], "--seeds: at most 1000 seeds, and '0-1844"),
+        (&["--seeds", "1-2", "--seed", "3"], "--seeds and --seed cannot be given together"),
+        (&["eval", "--checkpoint", "x", "--seeds", "1"], "--seeds is a training option"),
     ];
     let out = dir.path("run");
     for (args, expected) in cases {
@@ -336,4 +351,156 @@ fn divergence_stops_training_and_keeps_the_last_good_checkpoint() {
     assert_eq!(metrics.lines().count(), 2, "the diverged update's row is kept:\n{metrics}");
     assert!(out.join("learning_curve.svg").exists());
     assert!(!stdout(&output).contains("final eval"));
+}
+
+/// A sweep of short runs into `dir/name`; its directory, and what it printed.
+fn sweep(dir: &TempDir, name: &str, extra: &[&str]) -> (PathBuf, Output) {
+    let out = dir.path(name);
+    let mut args = SHORT.to_vec();
+    args.extend_from_slice(extra);
+    let out_arg = out.to_str().unwrap().to_string();
+    args.extend_from_slice(&["--out", &out_arg]);
+    let output = pendulum(&dir.0, &args);
+    (out, output)
+}
+
+/// The names in `dir`, sorted.
+fn names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// The middle of three numbers written with one decimal, as written.
+fn middle(mut values: Vec<&str>) -> String {
+    values.sort_by(|a, b| a.parse::<f64>().unwrap().total_cmp(&b.parse().unwrap()));
+    values[1].to_string()
+}
+
+#[test]
+fn a_sweep_prints_a_line_per_seed_then_the_table_it_writes() {
+    let dir = TempDir::new("sweep");
+    let (out, output) = sweep(&dir, "sweep", &["--seeds", "3,1-2", "--threads", "2"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(stderr(&output).is_empty(), "{}", stderr(&output));
+    let text = stdout(&output);
+    let lines: Vec<&str> = text.lines().collect();
+
+    // A line per seed, in the order the runs ended: seed, final line, wall seconds.
+    let mut ended = BTreeMap::new();
+    for line in &lines[..3] {
+        let (seed, rest) = line.strip_prefix("seed ").and_then(|l| l.split_once(": ")).unwrap();
+        let (final_line, seconds) = rest.split_once(" (").unwrap();
+        assert_final_line(final_line, 100);
+        let numbers = final_line.strip_prefix("final eval: mean return ").unwrap();
+        let (mean, std) = numbers.split_once(" over ").unwrap().0.split_once(" ± ").unwrap();
+        let seconds = seconds.strip_suffix(" s)").unwrap();
+        ended.insert(seed.parse::<u64>().unwrap(), [mean, std, seconds]);
+    }
+    assert_eq!(ended.keys().copied().collect::<Vec<_>>(), [1, 2, 3], "{text}");
+    let table_file = out.join("seeds.txt");
+    assert_eq!(
+        lines[3],
+        format!(
+            "run files: {} for each seed N; the table: {}",
+            out.join("seed-N").display(),
+            table_file.display()
+        )
+    );
+
+    // Then the table, which seeds.txt holds too: a row per seed, sorted, with the numbers of
+    // its line; each column's median; the worst and the best seed's rows.
+    let table = std::fs::read_to_string(&table_file).unwrap();
+    assert_eq!(lines[4..].join("\n") + "\n", table);
+    let rows: Vec<Vec<&str>> = table.lines().map(|l| l.split_whitespace().collect()).collect();
+    assert_eq!(rows[0], ["seed", "mean", "return", "std", "wall", "s"]);
+    for (row, (seed, numbers)) in rows[1..4].iter().zip(&ended) {
+        assert_eq!(row[0], seed.to_string());
+        assert_eq!(row[1..], numbers[..], "{table}");
+    }
+    let column = |k: usize| middle(ended.values().map(|n| n[k]).collect());
+    assert_eq!(rows[4], ["median", &column(0), &column(1), &column(2)], "{table}");
+    let mut by_mean: Vec<_> = ended.iter().collect();
+    let mean = |numbers: &[&str; 3]| numbers[0].parse::<f64>().unwrap();
+    by_mean.sort_by(|a, b| mean(a.1).total_cmp(&mean(b.1)));
+    let (worst, best) = (by_mean[0], by_mean[2]);
+    for (row, label, (seed, numbers)) in [(&rows[5], "worst", worst), (&rows[6], "best", best)] {
+        let expected = [label, numbers[0], numbers[1], numbers[2], "seed", &seed.to_string()];
+        assert_eq!(row[..], expected, "{table}");
+    }
+    assert_eq!(rows.len(), 7, "{table}");
+
+    // A directory per seed with a run's four files, of that seed's run.
+    assert_eq!(names(&out), ["seed-1", "seed-2", "seed-3", "seeds.txt"]);
+    for seed in 1..=3 {
+        let run = out.join(format!("seed-{seed}"));
+        assert_eq!(names(&run), ["config.txt", "learning_curve.svg", "metrics.csv", "policy.ckpt"]);
+        let config = std::fs::read_to_string(run.join("config.txt")).unwrap();
+        assert!(config.lines().any(|l| l == format!("--seed {seed}")), "{config}");
+        let saved = checkpoint::load(&run.join("policy.ckpt"), LIMIT).unwrap();
+        assert_eq!((saved.config.seed, saved.progress.update), (seed, 2));
+        let rows = std::fs::read_to_string(run.join("metrics.csv")).unwrap().lines().count();
+        assert_eq!(rows, 3, "a header and a row per update");
+    }
+}
+
+#[test]
+fn each_seed_of_a_sweep_is_its_solo_run_bit_for_bit_on_any_thread_count() {
+    let dir = TempDir::new("sweep-bits");
+    let (one, output) = sweep(&dir, "one", &["--seeds", "1-2", "--threads", "1", "--quiet"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    // Quiet: the table and nothing else.
+    assert_eq!(stdout(&output), std::fs::read_to_string(one.join("seeds.txt")).unwrap());
+    let (two, output) = sweep(&dir, "two", &["--seeds", "2,1", "--threads", "2", "--quiet"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let (solo, _) = train(&dir, "solo", &["--seed", "2", "--threads", "1", "--quiet"]);
+    let bytes = |run: &Path, file: &str| std::fs::read(run.join(file)).unwrap();
+    for seed in ["seed-1", "seed-2"] {
+        let (a, b) = (one.join(seed), two.join(seed));
+        assert!(bytes(&a, "policy.ckpt") == bytes(&b, "policy.ckpt"), "{seed}: threads changed it");
+    }
+    let swept = one.join("seed-2");
+    assert!(bytes(&swept, "policy.ckpt") == bytes(&solo, "policy.ckpt"), "not the solo run");
+    assert_eq!(bytes(&swept, "config.txt"), bytes(&solo, "config.txt"));
+    assert!(bytes(&swept, "policy.ckpt") != bytes(&one.join("seed-1"), "policy.ckpt"));
+}
+
+#[test]
+fn a_diverged_seed_stops_only_itself_and_the_sweep_fails() {
+    // A learning rate at the edge: with the gradient clipped, 2e17 overflows the actor's
+    // outputs in the first update of seed 3 (and of most seeds) but not of seed 4, which is
+    // trained after it on the one thread, to the end.
+    let dir = TempDir::new("sweep-diverge");
+    let extra = ["--seeds", "3-4", "--threads", "1", "--actor-lr", "2e17"];
+    let (out, output) = sweep(&dir, "sweep", &extra);
+    let message = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{message}");
+    let expected = format!(
+        "error: 1 of 2 seeds did not spend their budget: 3 (diverged at update 1); the table is {}\n",
+        out.join("seeds.txt").display()
+    );
+    assert_eq!(message, expected);
+    let text = stdout(&output);
+    let lines: Vec<&str> = text.lines().collect();
+    let diverged = "seed 3 diverged: update 1: the policy loss became NaN; keeping the checkpoint of update 0 (";
+    assert!(lines[0].starts_with(diverged), "{text}");
+    let finished = lines[1].strip_prefix("seed 4: ").and_then(|l| l.rsplit_once(" (")).unwrap();
+    assert_final_line(finished.0, 100);
+    let rows: Vec<Vec<&str>> = lines[3..].iter().map(|l| l.split_whitespace().collect()).collect();
+    assert_eq!(rows[1], ["3", "diverged", "at", "update", "1"], "{text}");
+    // Over the one seed that finished, its row is the median, the worst and the best.
+    assert_eq!(rows[3][1..], rows[2][1..], "{text}");
+    assert_eq!(rows[4][1..4], rows[2][1..], "{text}");
+    assert_eq!(rows[5][1..], [rows[2][1], rows[2][2], rows[2][3], "seed", "4"], "{text}");
+    assert_eq!(lines[9], "median, worst and best of the 1 of 2 seeds that spent their budget");
+    assert_eq!(lines.len(), 10, "{text}");
+    let kept = |seed: u64| {
+        let run = out.join(format!("seed-{seed}"));
+        assert_eq!(names(&run), ["config.txt", "learning_curve.svg", "metrics.csv", "policy.ckpt"]);
+        checkpoint::load(&run.join("policy.ckpt"), LIMIT).unwrap().progress.update
+    };
+    assert_eq!((kept(3), kept(4)), (0, 2));
 }

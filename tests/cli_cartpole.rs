@@ -106,3 +106,19 @@ fn each_program_refuses_the_others_checkpoint_and_distribution() {
         assert_eq!(dir.entries(), ["run"], "nothing written");
     }
 }
+
+#[test]
+fn a_sweep_trains_cartpole_seeds_too() {
+    let dir = TempDir::new("cartpole-sweep");
+    let out = dir.path("sweep");
+    let out_arg = out.to_str().unwrap().to_string();
+    let mut args = SHORT.to_vec();
+    args.extend_from_slice(&["--seeds", "1-2", "--out", &out_arg]);
+    let output = cartpole(&dir.0, &args);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let table = std::fs::read_to_string(out.join("seeds.txt")).unwrap();
+    assert_eq!(stdout(&output), table, "quiet: only the table");
+    assert!(table.starts_with("  seed  mean return     std  wall s\n     1  "), "{table}");
+    let loaded = checkpoint::load(&out.join("seed-2").join("policy.ckpt"), u64::MAX).unwrap();
+    assert_eq!((loaded.env.as_str(), loaded.config.seed), ("CartPole-v1", 2));
+}

@@ -217,22 +217,24 @@ fn a_non_finite_action_while_collecting_is_a_clean_divergence() {
     assert_eq!(kept.progress.update, 4);
 }
 
-/// Starts a run that lasts long enough to be interfered with: 4000 short updates.
+/// The options of a run that lasts long enough to be interfered with: 4000 short updates.
+const LONG: [&str; 10] = [
+    "--total-timesteps",
+    "1024000",
+    "--rollout-steps",
+    "32",
+    "--num-envs",
+    "8",
+    "--batch-size",
+    "256",
+    "--epochs",
+    "1",
+];
+
+/// Starts a run of [`LONG`] into `out`.
 fn start_long_run(out: &Path) -> Child {
-    let long = [
-        "--total-timesteps",
-        "1024000",
-        "--rollout-steps",
-        "32",
-        "--num-envs",
-        "8",
-        "--batch-size",
-        "256",
-        "--epochs",
-        "1",
-    ];
     binary()
-        .args(long)
+        .args(LONG)
         .arg("--out")
         .arg(out)
         .stdout(Stdio::piped())
@@ -288,6 +290,73 @@ fn a_signal_ends_training_between_updates_leaving_what_eval_needs() {
             &["eval", "--checkpoint", out.join("policy.ckpt").to_str().unwrap(), "--episodes", "2"],
         );
         assert_final_line(stdout(&output).trim_end(), 2);
+    }
+}
+
+#[test]
+fn a_signal_stops_every_run_of_a_sweep_each_ending_as_a_single_run_does() {
+    let dir = TempDir::new("sweep-signals");
+    let out = dir.path("sweep");
+    // Three long runs, two at a time: the third is never started.
+    let child = binary()
+        .args(LONG)
+        .args(["--seeds", "1-3", "--threads", "2", "--out"])
+        .arg(&out)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_update(&out.join("seed-1"), 2);
+    wait_for_update(&out.join("seed-2"), 1);
+    kill(&child, "-INT");
+    let output = child.wait_with_output().unwrap();
+    let message = stderr(&output);
+    assert_eq!(output.status.code(), Some(130), "{message}");
+    assert_eq!(message.lines().count(), 1, "{message}");
+    let table = out.join("seeds.txt");
+    let update = |seed: u64| {
+        let run = out.join(format!("seed-{seed}"));
+        // Every file whole, none a temporary one; a row per update.
+        assert_eq!(names(&run), RUN_FILES);
+        let rows = std::fs::read_to_string(run.join("metrics.csv")).unwrap().lines().count();
+        let update = checkpoint::load(&run.join("policy.ckpt"), LIMIT).unwrap().progress.update;
+        assert_eq!(rows as u64, update + 1, "a header and a row per update");
+        update
+    };
+    let (first, second) = (update(1), update(2));
+    let expected = format!(
+        "error: interrupted by SIGINT: 3 of 3 seeds did not spend their budget: 1 (interrupted after update {first}), 2 (interrupted after update {second}), 3 (not started); the table is {}\n",
+        table.display()
+    );
+    assert_eq!(message, expected);
+    assert_eq!(names(&out), ["seed-1", "seed-2", "seeds.txt"]);
+    let text = stdout(&output);
+    for (seed, update) in [(1, first), (2, second)] {
+        let line = format!("seed {seed} interrupted by SIGINT after update {update} of 4000 (");
+        assert!(text.lines().any(|l| l.starts_with(&line)), "{line} missing from\n{text}");
+    }
+    let table = std::fs::read_to_string(&table).unwrap();
+    assert!(text.ends_with(&table), "{text}");
+    assert!(table.contains("\n     3  not started\n"), "{table}");
+    assert!(table.ends_with("no seed spent its budget\n"), "{table}");
+}
+
+#[test]
+fn a_closed_stdout_stops_a_sweep_quietly_and_its_table_is_written() {
+    let dir = TempDir::new("sweep-pipe");
+    let out = dir.path("sweep");
+    let args = short_into(&out, &["--seeds", "1-3", "--threads", "1"]);
+    let output = with_closed_stdout(&args);
+    assert_eq!((output.status.code(), stderr(&output)), (Some(141), String::new()));
+    // The first run's line could not be printed, and the runs stopped: the next one at once
+    // (or before it began: the one thread may have taken it while the line was printed),
+    // the last before it began; every run's files whole.
+    let table = std::fs::read_to_string(out.join("seeds.txt")).unwrap();
+    let second = ["\n     2  stopped after update 0\n", "\n     2  not started\n"];
+    assert!(second.iter().any(|row| table.contains(row)), "{table}");
+    assert!(table.contains("\n     3  not started\n"), "{table}");
+    for name in names(&out).iter().filter(|n| n.starts_with("seed-")) {
+        assert_eq!(names(&out.join(name)), RUN_FILES, "{name}");
     }
 }
 

@@ -5,6 +5,7 @@
 //!
 //! ```text
 //! cargo run --release --bin pendulum -- [train] [OPTIONS]
+//! cargo run --release --bin pendulum -- --seeds 1-10 [OPTIONS]
 //! cargo run --release --bin pendulum -- eval --checkpoint PATH [--episodes N] [--render] [--seed N]
 //! ```
 //!
@@ -22,6 +23,7 @@ pub mod progress;
 pub mod render;
 pub mod rundir;
 pub mod signals;
+pub mod sweep;
 pub mod tasks;
 pub mod terminal;
 pub mod train;
@@ -125,13 +127,16 @@ pub fn main<T: Task>() -> ExitCode {
             let version = format!("{} {}", info.name, env!("CARGO_PKG_VERSION"));
             output::println(&version).map_err(Failure::from)
         }
-        Ok(Command::Train(settings)) => {
+        Ok(Command::Train(mut settings)) => {
             match settings.config.distribution.over(T::env().action_space()) {
                 Err(problem) => {
                     say_error(&format!("--distribution: {problem} (see '{} --help')", info.name));
                     return ExitCode::from(2);
                 }
-                Ok(_) => train::run::<T>(settings),
+                Ok(_) => match settings.seeds.take() {
+                    Some(seeds) => sweep::run::<T>(settings, &seeds),
+                    None => train::run::<T>(settings),
+                },
             }
         }
         Ok(Command::Eval(settings)) => eval::run::<T>(settings),

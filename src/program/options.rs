@@ -72,6 +72,7 @@ pub struct Settings {
     pub out: Option<PathBuf>,
     pub quiet: bool,
     pub threads: Option<usize>,
+    pub seeds: Option<Vec<u64>>,
     pub checkpoint: Option<PathBuf>,
     pub episodes: Option<usize>,
     pub render: bool,
@@ -94,8 +95,11 @@ pub struct Train {
     pub config: Config,
     pub out: Option<PathBuf>,
     pub quiet: bool,
-    /// `--threads`, or the cores available (at most 2, all that training can use).
+    /// `--threads`, or the cores available: at most 2, all that one run can use, or all of
+    /// them for a sweep, which trains that many runs at a time.
     pub threads: usize,
+    /// `--seeds`: a sweep, one run per seed, in the order given.
+    pub seeds: Option<Vec<u64>>,
 }
 
 /// `PROGRAM eval ...`.
@@ -123,9 +127,14 @@ const MAX_EPISODES: usize = 100_000;
 /// `--threads` above this is surely a mistake (training uses two).
 const MAX_THREADS: usize = 1024;
 
-/// The cores this process may use, at most the two that training can keep busy.
-fn default_threads() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get().min(2))
+/// `--seeds` above this many is surely a mistake: a thousand runs of the default take hours.
+pub const MAX_SEEDS: usize = 1000;
+
+/// The cores this process may use: for one run at most the two that training can keep busy,
+/// for a sweep all of them (each run on one).
+fn default_threads(sweep: bool) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if sweep { cores } else { cores.min(2) }
 }
 /// A `config.txt` is under 1 KiB; a file of more than this is not a config file.
 const MAX_CONFIG_BYTES: u64 = 64 * 1024;
@@ -146,6 +155,43 @@ fn at_most(value: &str, max: usize) -> Result<(), String> {
 fn seed(value: &str) -> Result<u64, String> {
     value.parse().map_err(|_| format!("expected a whole number, got '{value}'"))
 }
+
+// ANCHOR: seed_list
+/// `--seeds`: seeds and inclusive ranges separated by commas (`1-10`, `1,2,5`, `1-3,7`), in
+/// the order given, none twice, at most [`MAX_SEEDS`]. A range's size is checked before it is
+/// expanded, so `0-18446744073709551615` is refused without a step per seed.
+pub fn seed_list(value: &str) -> Result<Vec<u64>, String> {
+    let whole = |text: &str, item: &str| -> Result<u64, String> {
+        if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(format!("expected a seed or a range A-B, got '{item}'"));
+        }
+        text.parse().map_err(|_| format!("seed {text} is larger than the largest, {}", u64::MAX))
+    };
+    if value.is_empty() {
+        return Err("expected seeds like 1-10, 1,2,5 or 1-3,7, got ''".into());
+    }
+    let mut seeds = Vec::new();
+    for item in value.split(',') {
+        let (first, last) = match item.split_once('-') {
+            Some((a, b)) => (whole(a, item)?, whole(b, item)?),
+            None => (whole(item, item)?, whole(item, item)?),
+        };
+        if last < first {
+            return Err(format!("the range {item} is empty: write the smaller seed first"));
+        }
+        if (last - first) as u128 + 1 + seeds.len() as u128 > MAX_SEEDS as u128 {
+            return Err(format!("at most {MAX_SEEDS} seeds, and '{value}' has more"));
+        }
+        seeds.extend(first..=last);
+    }
+    let mut sorted = seeds.clone();
+    sorted.sort_unstable();
+    if let Some(pair) = sorted.windows(2).find(|pair| pair[0] == pair[1]) {
+        return Err(format!("seed {} is given twice", pair[0]));
+    }
+    Ok(seeds)
+}
+// ANCHOR_END: seed_list
 
 fn number(value: &str) -> Result<f32, String> {
     value.parse().map_err(|_| format!("expected a number, got '{value}'"))
@@ -286,6 +332,12 @@ pub const OPTIONS: &[Opt] = &[
         help: "read options from FILE, one '--flag value' per line ('#' starts a comment), as if given here; a run's config.txt is such a file, so '--config runs/X/config.txt' repeats run X exactly" },
     field!("--seed", "N", seed, seed, display,
         "seed of the run's one random generator: same seed and options, same run, bit for bit"),
+    Opt { max: None, flag: "--seeds", value: "LIST", scope: Scope::Train,
+        help: "a sweep: one run per seed of LIST, each exactly the run '--seed N' would be, into seed-N/ of the --out directory, --threads of them at a time on one thread each; then a table of their final evaluations with the median, the worst and the best, also written there as seeds.txt. LIST is seeds and ranges separated by commas (1-10, 1,2,5, 1-3,7), none twice, at most 1000 seeds; not with --seed",
+        action: Action::Setting { default: "", apply: |s, v| {
+            s.seeds = Some(seed_list(v)?);
+            Ok(())
+        } } },
     field!("--total-timesteps", "N", total_timesteps, whole, display, max = MAX_TIMESTEPS,
         "environment steps to train for, over all environments (rounded up to whole rollouts)"),
     field!("--num-envs", "N", num_envs, whole, display, max = MAX_ENVS,
@@ -370,7 +422,7 @@ pub const OPTIONS: &[Opt] = &[
     field!("--shared-network", "BOOL", shared_network, boolean, display,
         "one trunk for policy and value, a linear value head on the actor's last hidden layer, one optimizer: true or false"),
     Opt { max: None, flag: "--out", value: "DIR", scope: Scope::Train,
-        help: "directory for the run's files, created if needed; an earlier run's files in it are replaced; one that another run is using, or that holds other files, is refused",
+        help: "directory for the run's files, created if needed; an earlier run's files in it are replaced; one that another run is using, or that holds other files, is refused; with --seeds the sweep's, holding seed-N/ for each seed and seeds.txt (by default runs/<preset>-seeds<LIST>-<time>)",
         action: Action::Path { default: "runs/<preset>-seed<N>-<time>", apply: |s, v| {
             if v.as_os_str().is_empty() {
                 return Err("expected a directory, got ''".into());
@@ -379,15 +431,15 @@ pub const OPTIONS: &[Opt] = &[
             Ok(())
         } } },
     Opt { max: Some(MAX_THREADS), flag: "--threads", value: "N", scope: Scope::Train,
-        help: "threads to train on, 1 or more; with 2 the actor's and the critic's minibatch steps run side by side (more gives nothing more); the results are the same bit for bit, so it is a setting of the run, kept out of config.txt and checkpoints",
-        action: Action::Setting { default: "the cores available, at most 2", apply: |s, v| {
+        help: "threads to train on, 1 or more; with 2 the actor's and the critic's minibatch steps run side by side (more gives nothing more); the results are the same bit for bit, so it is a setting of the run, kept out of config.txt and checkpoints; with --seeds, the runs trained at a time, each on one thread",
+        action: Action::Setting { default: "the cores available, at most 2 (with --seeds, all of them)", apply: |s, v| {
             match whole(v)? {
                 0 => Err("must be at least 1".into()),
                 n => { s.threads = Some(n); Ok(()) }
             }
         } } },
     Opt { max: None, flag: "--quiet", value: "", scope: Scope::Train,
-        help: "print only the final line",
+        help: "print only the final line (with --seeds, only the table)",
         action: Action::Setting { default: "off", apply: |s, _| { s.quiet = true; Ok(()) } } },
 
     Opt { max: None, flag: "--checkpoint", value: "PATH", scope: Scope::Eval,
@@ -535,6 +587,7 @@ pub fn parse(args: &[OsString], info: &Info) -> Result<Command, String> {
         out: None,
         quiet: false,
         threads: None,
+        seeds: None,
         checkpoint: None,
         episodes: None,
         render: false,
@@ -578,12 +631,23 @@ pub fn parse(args: &[OsString], info: &Info) -> Result<Command, String> {
                     config.batch_size()
                 ));
             }
+            // A --seed in a config file (every config.txt has one) is what --seeds replaces;
+            // one typed beside --seeds is a contradiction.
+            let typed_seed = given.iter().any(|g| g.opt.flag == "--seed" && g.origin.is_empty());
+            if settings.seeds.is_some() && typed_seed {
+                return Err(
+                    "--seeds and --seed cannot be given together: --seeds gives each run its seed"
+                        .into(),
+                );
+            }
+            let sweep = settings.seeds.is_some();
             Ok(Command::Train(Train {
                 preset: settings.preset,
                 config,
                 out: settings.out,
                 quiet: settings.quiet,
-                threads: settings.threads.unwrap_or_else(default_threads),
+                threads: settings.threads.unwrap_or_else(|| default_threads(sweep)),
+                seeds: settings.seeds,
             }))
         }
     }
@@ -762,7 +826,8 @@ pub fn help_text(info: &Info) -> String {
          Usage:\n  \
          {name} [train] [OPTIONS]      train, then print 'final eval: mean return X ± Y over N episodes'\n  \
          {name} eval --checkpoint PATH [--episodes N] [--render] [--seed N]\n\n\
-         A run writes config.txt, metrics.csv, learning_curve.svg and policy.ckpt to its directory.\n\
+         A run writes config.txt, metrics.csv, learning_curve.svg and policy.ckpt to its directory;\n\
+         a sweep (--seeds) one such directory per seed, and a table of their results.\n\
          Bad options exit with status 2, failures during a run with status 1, Ctrl-C with 130.\n\
          An option given twice takes its last value (a --config file's lines count where it is).\n",
         info.about
@@ -1081,6 +1146,78 @@ mod tests {
         for (line, expected) in cases {
             assert_eq!(error(line), expected, "for '{line}'");
         }
+    }
+
+    #[test]
+    fn seed_lists_are_ranges_and_seeds_in_the_order_given() {
+        assert_eq!(seed_list("1-3"), Ok(vec![1, 2, 3]));
+        assert_eq!(seed_list("5,1,2"), Ok(vec![5, 1, 2]));
+        assert_eq!(seed_list("1-3,7,10-11"), Ok(vec![1, 2, 3, 7, 10, 11]));
+        assert_eq!(seed_list("4-4"), Ok(vec![4]));
+        assert_eq!(seed_list("0"), Ok(vec![0]));
+        let top = format!("{}-{}", u64::MAX - 1, u64::MAX);
+        assert_eq!(seed_list(&top), Ok(vec![u64::MAX - 1, u64::MAX]));
+        assert_eq!(seed_list("1-1000").map(|s| s.len()), Ok(MAX_SEEDS));
+    }
+
+    #[test]
+    fn bad_seed_lists_are_refused_with_the_reason() {
+        let cases = [
+            ("", "expected seeds like 1-10, 1,2,5 or 1-3,7, got ''"),
+            ("x", "expected a seed or a range A-B, got 'x'"),
+            ("3-1", "the range 3-1 is empty: write the smaller seed first"),
+            ("1,,2", "expected a seed or a range A-B, got ''"),
+            ("1,", "expected a seed or a range A-B, got ''"),
+            ("-1", "expected a seed or a range A-B, got '-1'"),
+            ("1-", "expected a seed or a range A-B, got '1-'"),
+            ("1-2-3", "expected a seed or a range A-B, got '1-2-3'"),
+            ("+1", "expected a seed or a range A-B, got '+1'"),
+            (" 1", "expected a seed or a range A-B, got ' 1'"),
+            ("1.5", "expected a seed or a range A-B, got '1.5'"),
+            (
+                "18446744073709551616",
+                "seed 18446744073709551616 is larger than the largest, 18446744073709551615",
+            ),
+            (
+                "1-99999999999999999999",
+                "seed 99999999999999999999 is larger than the largest, 18446744073709551615",
+            ),
+            ("1,2,1", "seed 1 is given twice"),
+            ("1-5,3", "seed 3 is given twice"),
+            ("1-1001", "at most 1000 seeds, and '1-1001' has more"),
+            ("1-600,700-1100", "at most 1000 seeds, and '1-600,700-1100' has more"),
+            ("0-18446744073709551615", "at most 1000 seeds, and '0-18446744073709551615' has more"),
+        ];
+        for (list, expected) in cases {
+            assert_eq!(seed_list(list), Err(expected.to_string()), "for '{list}'");
+        }
+    }
+
+    #[test]
+    fn seeds_make_a_sweep_and_refuse_a_typed_seed_but_not_a_config_files() {
+        let run = train("--seeds 2-3 --threads 1");
+        assert_eq!((run.seeds, run.threads), (Some(vec![2, 3]), 1));
+        assert_eq!(train("--seed 4").seeds, None);
+        let message =
+            "--seeds and --seed cannot be given together: --seeds gives each run its seed";
+        assert_eq!(error("--seeds 1-2 --seed 3"), message);
+        assert_eq!(error("--seed 3 --seeds 1-2"), message);
+        assert_eq!(
+            error("--seeds 3-1"),
+            "--seeds: the range 3-1 is empty: write the smaller seed first"
+        );
+        // A run's config.txt, which sets --seed, may be swept.
+        let path = std::env::temp_dir().join(format!("pendulum-sweep-{}.txt", std::process::id()));
+        std::fs::write(&path, "--seed 9\n--gamma 0.9\n--seeds 1-2\n").unwrap();
+        let refused = error(&format!("--config {}", path.display()));
+        assert_eq!(
+            refused,
+            format!("{} line 3: --seeds cannot be used in a config file", path.display())
+        );
+        std::fs::write(&path, "--seed 9\n--gamma 0.9\n").unwrap();
+        let run = train(&format!("--config {} --seeds 1-2", path.display()));
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!((run.seeds, run.config.gamma), (Some(vec![1, 2]), 0.9));
     }
 
     #[test]

@@ -34,6 +34,19 @@ impl RunDir {
     /// A one-line message: the directory cannot be created or locked, another run holds it,
     /// it holds files that are not a run's, or a leftover file cannot be removed.
     pub fn take(path: &Path, files: &[&str]) -> Result<RunDir, String> {
+        RunDir::take_keeping(path, files, |_| false)
+    }
+
+    /// As [`RunDir::take`], where `keep` names the other entries that belong to the owner
+    /// and stay as they are: a sweep's directory keeps its runs' directories.
+    ///
+    /// # Errors
+    /// As [`RunDir::take`].
+    pub fn take_keeping(
+        path: &Path,
+        files: &[&str],
+        keep: fn(&OsStr) -> bool,
+    ) -> Result<RunDir, String> {
         let shown = terminal::path(path);
         std::fs::create_dir_all(path)
             .map_err(|e| format!("cannot create output directory {shown}: {e}"))?;
@@ -54,8 +67,9 @@ impl RunDir {
             .and_then(|entries| entries.map(|e| e.map(|e| e.file_name())).collect())
             .map_err(|e| format!("cannot list output directory {shown}: {e}"));
         let entries: Vec<std::ffi::OsString> = entries?;
-        let (ours, foreign): (Vec<_>, Vec<_>) =
+        let (ours, others): (Vec<_>, Vec<_>) =
             entries.iter().partition(|name| is_run_file(name, files));
+        let foreign: Vec<_> = others.into_iter().filter(|name| !keep(name)).collect();
         if !foreign.is_empty() {
             let mut names: Vec<String> = foreign.iter().map(|n| terminal::os(n)).collect();
             names.sort();
@@ -125,6 +139,23 @@ mod tests {
         let second = RunDir::take(&dir, &FILES).unwrap();
         assert_eq!(second.file("config.txt"), dir.join("config.txt"));
         drop(second);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_sweep_keeps_what_it_names_and_refuses_the_rest() {
+        let dir = temp_dir("keeping");
+        std::fs::create_dir_all(dir.join("seed-1")).unwrap();
+        std::fs::write(dir.join("config.txt"), "old").unwrap();
+        let keep = |name: &OsStr| name == "seed-1";
+        let sweep = RunDir::take_keeping(&dir, &FILES, keep).unwrap();
+        assert_eq!(entries(&dir), ["seed-1"]);
+        drop(sweep);
+        let refused = RunDir::take(&dir, &FILES).err().unwrap();
+        assert!(refused.contains("holds files that are not a run's (seed-1)"), "{refused}");
+        std::fs::write(dir.join("notes.txt"), "mine").unwrap();
+        let refused = RunDir::take_keeping(&dir, &FILES, keep).err().unwrap();
+        assert!(refused.contains("holds files that are not a run's (notes.txt)"), "{refused}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -21,35 +21,114 @@ use super::signals::{Catch, Signal};
 use super::{Failure, Info, Preset, Task, final_line, output, terminal};
 use crate::checkpoint::{self, write_atomic};
 use crate::plot::{LinePlot, Series};
-use crate::ppo::{Config, Divergence, Trainer, UpdateStats, evaluate_normalized, evaluation_seed};
+use crate::ppo::{
+    Config, Divergence, Evaluation, Trainer, UpdateStats, evaluate_normalized, evaluation_seed,
+};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 /// Episodes of the final evaluation.
 const FINAL_EVAL_EPISODES: usize = super::options::EVAL_EPISODES;
 /// The files of a run, all that its directory may hold.
 pub const RUN_FILES: [&str; 4] = ["config.txt", "metrics.csv", "learning_curve.svg", "policy.ckpt"];
 
-/// Why training stopped before its budget was spent.
-enum Stop {
-    Diverged(Divergence),
+/// What may stop a run between two updates, from outside it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Halt {
+    /// SIGINT or SIGTERM.
     Signal(Signal),
+    /// Its caller gave up on it: a sweep whose standard output failed.
+    Abandoned,
+}
+
+/// How a training run ended.
+#[derive(Debug)]
+pub enum Ending {
+    /// Its budget spent, and the final evaluation of the trained policy.
+    Finished(Evaluation),
+    /// Training diverged.
+    Diverged(Divergence),
+    /// Stopped between two updates.
+    Halted(Halt),
+    /// Standard output failed while the progress was shown.
     Output(OutputError),
 }
 
+/// A run's ending, the update its checkpoint holds, and the wall time it took.
+#[derive(Debug)]
+pub struct Outcome {
+    pub ending: Ending,
+    pub last_saved: usize,
+    pub seconds: f64,
+}
+
 // ANCHOR: train
-/// Trains, writes the run's files, evaluates, and prints the final line.
+/// A single run: trains into its directory, then says where the files are and prints the
+/// final line, or why there is none.
 ///
 /// # Errors
 /// A one-line message and its status: the output directory cannot be taken or written (1),
 /// training diverged (1), a signal ended it (128 + the signal), standard output failed.
 pub fn run<T: Task>(train: Train) -> Result<(), Failure> {
-    let Train { preset, config, out, quiet, threads } = train;
+    let Train { preset, config, out, quiet, threads, .. } = train;
     let info = &T::INFO;
     let dir = RunDir::take(&out.unwrap_or_else(|| default_out_dir(preset, &config)), &RUN_FILES)?;
+    let signals = Catch::new(&[Signal::Interrupt, Signal::Terminate]);
+    let mut progress = Progress::new(quiet, config.updates(), config.batch_size());
+    let halt = || signals.ending().map(Halt::Signal);
+    let Outcome { ending, last_saved, .. } =
+        train_into::<T>(preset, &config, threads, &dir, &mut progress, &halt)?;
+    drop(signals);
+    let checkpoint = terminal::path(&dir.file("policy.ckpt"));
+    let (status, message) = match ending {
+        Ending::Finished(result) => {
+            progress.say(&format!("run files: {}", terminal::path(dir.path())))?;
+            output::println(&final_line(&result))?;
+            return Ok(());
+        }
+        Ending::Output(e) => return Err(Failure::from(e)),
+        Ending::Diverged(divergence) => (
+            1,
+            format!("{divergence}; keeping the checkpoint of update {last_saved} at {checkpoint}"),
+        ),
+        Ending::Halted(Halt::Signal(signal)) => (
+            signal.exit_status(),
+            format!(
+                "interrupted by {} after update {last_saved} of {}; its checkpoint, metrics.csv and learning_curve.svg are in {} ({} eval --checkpoint {checkpoint})",
+                signal.name(),
+                config.updates(),
+                terminal::path(dir.path()),
+                info.name
+            ),
+        ),
+        Ending::Halted(Halt::Abandoned) => (1, format!("stopped after update {last_saved}")),
+    };
+    progress.end_line()?;
+    Err(Failure { message: Some(message), status })
+}
+// ANCHOR_END: train
+
+// ANCHOR: train_into
+/// Trains `config` of `preset` into `dir` on `threads` threads, writes the run's four files,
+/// and evaluates the trained policy; shows the progress of each update on `progress`, and
+/// asks `halt`, before each, whether to stop. The same for a single run and for each run of
+/// a sweep: only the caller's printing differs.
+///
+/// # Errors
+/// A one-line message if a file cannot be written.
+pub fn train_into<T: Task>(
+    preset: &Preset,
+    config: &Config,
+    threads: usize,
+    dir: &RunDir,
+    progress: &mut Progress,
+    halt: &dyn Fn() -> Option<Halt>,
+) -> Result<Outcome, String> {
+    let started = Instant::now();
+    let info = &T::INFO;
     let [config_path, metrics_path, curve_path, checkpoint_path] = RUN_FILES.map(|f| dir.file(f));
-    write_file(&config_path, config_file_text(info, preset, &config).as_bytes())?;
+    write_file(&config_path, config_file_text(info, preset, config).as_bytes())?;
 
     let envs = (0..config.num_envs).map(|_| T::env()).collect();
     let mut trainer = Trainer::new(config.clone(), envs);
@@ -61,7 +140,7 @@ pub fn run<T: Task>(train: Train) -> Result<(), Failure> {
         };
         let snapshot = checkpoint::Snapshot {
             env: info.env_id,
-            config: &config,
+            config,
             actor: trainer.actor(),
             critic: trainer.critic(),
             observation_stats: trainer.observation_stats(),
@@ -72,13 +151,11 @@ pub fn run<T: Task>(train: Train) -> Result<(), Failure> {
     };
     save(&trainer, None)?;
 
-    let signals = Catch::new(&[Signal::Interrupt, Signal::Terminate]);
-    let mut progress = Progress::new(quiet, config.updates(), config.batch_size());
     let mut metrics = Metrics::new();
     let mut last_saved = 0;
     let stop = loop {
-        if let Some(signal) = signals.ending() {
-            break Some(Stop::Signal(signal));
+        if let Some(halt) = halt() {
+            break Some(Ending::Halted(halt));
         }
         if trainer.is_done() {
             break None;
@@ -87,63 +164,43 @@ pub fn run<T: Task>(train: Train) -> Result<(), Failure> {
             Ok(stats) => stats,
             Err(divergence) => {
                 if let Some(stats) = &divergence.stats {
-                    metrics.push(stats, &config);
+                    metrics.push(stats, config);
                     write_file(&metrics_path, metrics.csv.as_bytes())?;
                 }
-                break Some(Stop::Diverged(divergence));
+                break Some(Ending::Diverged(divergence));
             }
         };
-        metrics.push(&stats, &config);
+        metrics.push(&stats, config);
         write_file(&metrics_path, metrics.csv.as_bytes())?;
         save(&trainer, Some(&stats))?;
         last_saved = stats.update;
         if let Err(e) = progress.update(&stats) {
-            break Some(Stop::Output(e));
+            break Some(Ending::Output(e));
         }
     };
-    write_file(&curve_path, learning_curve::<T>(&metrics, preset, &config).as_bytes())?;
-    drop(signals);
-    let checkpoint = terminal::path(&checkpoint_path);
-    let message = match stop {
-        None => None,
-        Some(Stop::Output(e)) => return Err(Failure::from(e)),
-        Some(Stop::Diverged(divergence)) => Some((
-            1,
-            format!("{divergence}; keeping the checkpoint of update {last_saved} at {checkpoint}"),
-        )),
-        Some(Stop::Signal(signal)) => Some((
-            signal.exit_status(),
-            format!(
-                "interrupted by {} after update {last_saved} of {}; its checkpoint, metrics.csv and learning_curve.svg are in {} ({} eval --checkpoint {checkpoint})",
-                signal.name(),
-                config.updates(),
-                terminal::path(dir.path()),
-                info.name
-            ),
-        )),
-    };
-    progress.end_line()?;
-    if let Some((status, message)) = message {
-        return Err(Failure { message: Some(message), status });
-    }
-
-    let eval_envs = (0..FINAL_EVAL_EPISODES).map(|_| T::env()).collect();
-    let stats = trainer.observation_stats();
-    let result =
-        evaluate_normalized(trainer.actor(), stats, eval_envs, evaluation_seed(config.seed));
-    progress.say(&format!("run files: {}", terminal::path(dir.path())))?;
-    output::println(&final_line(&result))?;
-    Ok(())
+    write_file(&curve_path, learning_curve::<T>(&metrics, preset, config).as_bytes())?;
+    let ending = stop.unwrap_or_else(|| {
+        let eval_envs = (0..FINAL_EVAL_EPISODES).map(|_| T::env()).collect();
+        let stats = trainer.observation_stats();
+        let seed = evaluation_seed(config.seed);
+        Ending::Finished(evaluate_normalized(trainer.actor(), stats, eval_envs, seed))
+    });
+    Ok(Outcome { ending, last_saved, seconds: started.elapsed().as_secs_f64() })
 }
-// ANCHOR_END: train
+// ANCHOR_END: train_into
 
 fn write_file(path: &Path, bytes: &[u8]) -> Result<(), String> {
     write_atomic(path, bytes).map_err(|e| format!("cannot write {}: {e}", terminal::path(path)))
 }
 
 fn default_out_dir(preset: &Preset, config: &Config) -> PathBuf {
+    stamped_dir(preset, &format!("seed{}", config.seed))
+}
+
+/// `runs/<preset>-<what>-<milliseconds since 1970>`: a new directory for each run.
+pub fn stamped_dir(preset: &Preset, what: &str) -> PathBuf {
     let stamp = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis());
-    PathBuf::from("runs").join(format!("{}-seed{}-{stamp}", preset.name, config.seed))
+    PathBuf::from("runs").join(format!("{}-{what}-{stamp}", preset.name))
 }
 
 // ANCHOR: metrics
