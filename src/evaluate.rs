@@ -33,6 +33,9 @@ pub struct Evaluation {
     pub std: f64,
 }
 
+// ANCHOR_END: evaluate
+
+// ANCHOR: evaluate_entry
 /// Runs one episode in each of `envs` with the deterministic policy (the distribution's most
 /// likely action: the mean of a Normal, the likeliest choice of a Categorical), all episodes in
 /// lockstep as one batch, from initial states drawn with `seed`. The distribution is the one
@@ -60,6 +63,9 @@ pub fn evaluate_normalized<E: Env>(
     evaluate_with(actor, &*distribution, observation_stats, envs, seed)
 }
 
+// ANCHOR_END: evaluate_entry
+
+// ANCHOR: evaluate_with
 /// [`evaluate_normalized`] with the distribution given.
 ///
 /// # Panics
@@ -114,6 +120,7 @@ pub fn evaluate_with<E: Env>(
     let variance = returns.iter().map(|r| (r - mean_return).powi(2)).sum::<f64>() / n;
     Evaluation { mean: mean_return, std: variance.sqrt(), returns }
 }
+// ANCHOR_END: evaluate_with
 
 /// The distribution whose most likely action is the deterministic policy of `actor` over
 /// `space`: the head alone decides it.
@@ -126,4 +133,3 @@ pub fn deterministic_distribution(actor: &Actor, space: ActionSpace<'_>) -> Box<
         .over(space)
         .unwrap_or_else(|e| panic!("an actor with a {head:?} head does not fit: {e}"))
 }
-// ANCHOR_END: evaluate

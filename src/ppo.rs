@@ -710,7 +710,7 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
     }
     // ANCHOR_END: critic_step
 
-    // ANCHOR: actor_step
+    // ANCHOR: actor_gradients
     /// The actor's loss on a minibatch and its gradient, left on the actor's tape for
     /// [`actor_step`](Self::actor_step): the policy objective minus the entropy bonus.
     /// Returns the minibatch's diagnostics.
@@ -728,6 +728,7 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
         tape.backward(loss.total);
         Self::actor_stats(tape, &loss, self.config.clip_epsilon)
     }
+    // ANCHOR_END: actor_gradients
 
     // ANCHOR: separate_gradients
     /// Both networks' losses on a minibatch and their gradients, each left on its own tape:
@@ -762,6 +763,7 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
         stats
     }
 
+    // ANCHOR: policy_loss
     /// The policy objective minus the entropy bonus on a minibatch, from the distribution's
     /// parameters `outputs` already on `tape`.
     fn policy_loss(&self, tape: &mut Tape, outputs: &[Var], batch: &[usize]) -> ActorLoss {
@@ -801,6 +803,7 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
             clip_fraction: ratios.clip_fraction,
         }
     }
+    // ANCHOR_END: policy_loss
 
     // ANCHOR: shared_step
     /// A shared network's loss on a minibatch and its gradient, left on the actor's tape: the
@@ -833,6 +836,7 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
     }
     // ANCHOR_END: shared_step
 
+    // ANCHOR: actor_step
     /// One Adam step of the actor with the gradients [`actor_gradients`](Self::actor_gradients)
     /// left on its tape; in a shared network, of the actor and the value head together (the
     /// gradients of [`shared_gradients`](Self::shared_gradients), clipped as one vector).
