@@ -17,13 +17,14 @@
 //! last. `--heavy-seeds` sets their seeds apart from the others'.
 //!
 //! How long it takes, measured on the book's 2-core machine while other jobs kept it busy
-//! (load average 7 to 18): the objectives over ten seeds took 22 minutes of wall time (259 s
-//! of CPU time, about 4.3 s a run), the next eight groups over five seeds 34 minutes (512 s of
-//! CPU), the candidates over ten 4 minutes, the designs with `--seeds 5 --heavy-seeds 1` 10
-//! minutes (342 s of CPU, most of it the three heavy runs: 198 s of wall time for the PyTorch
-//! chapter's design, 285 s for each 1024-environment one). All groups over ten seeds are about
-//! 420 light runs and 30 heavy ones: by those numbers roughly 30 minutes of CPU for the light
-//! and 45 for the heavy, under an hour of wall time on two idle cores.
+//! (load average 2 to 6): every group over ten seeds, the heavy designs too
+//! (`--seeds 10 --heavy-seeds 10`, the defaults), took 2083 s of wall time, about 35 minutes.
+//! By group, in the order they ran: objectives 200 s, shared-trunk 172 s, shared-network 55 s,
+//! early-stopping 85 s, normalization 63 s, entropy 23 s, activation 13 s, adam-eps 30 s,
+//! candidates 0 s (every run it needs was already trained), budgets 160 s, and designs 1281 s,
+//! most of it the 30 heavy runs: 58 to 96 s each for the PyTorch chapter's design, 46 to 139 s
+//! for the 1024-environment ones. The 390 runs' own wall times add up to about 4160 s, two at
+//! a time: 2300 s for the 30 heavy ones, 1850 s for the 360 others (1.5 to 15.5 s each).
 //!
 //! Writes `book/src/results/variants-GROUP.md` and `book/src/figures/variants-GROUP-*.svg`,
 //! all a pure function of the code and the seeds except the wall-time column, which depends on
