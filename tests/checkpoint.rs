@@ -205,6 +205,10 @@ fn reading_is_bounded_by_the_largest_network() {
         assert!(len <= limit && limit - len < 4096, "{len} bytes, limit {limit}");
     }
     assert_eq!(size_limit(3, 1, 4096), LIMIT);
+    // By hand, for 4 observations, 2 actions and 64 units: trunk 5·64 + 65·64 = 4,480; the
+    // actor adds a mean and a σ head of 65·2 each (4,740), the critic one value (4,545);
+    // 4 bytes each, plus 4,096 for the other fields.
+    assert_eq!(size_limit(4, 2, 64), 4 * (4_740 + 4_545) + 4_096);
     // A stream that never ends is refused after reading the header.
     #[cfg(unix)]
     {

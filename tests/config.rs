@@ -274,3 +274,26 @@ fn the_cartpole_presets_are_what_their_doc_comments_say() {
     assert_eq!(t.validate(), Ok(()));
     assert_eq!((c.total_timesteps, t.total_timesteps), (100_000, 100_000));
 }
+
+#[test]
+fn the_learning_rate_schedule_is_its_formula_then_its_last_rate() {
+    // Ten updates, annealing over the first four: 1 − (u − 1)/4 for u = 1..4, then 1/4.
+    let batch = Config::default().batch_size();
+    let c = Config {
+        total_timesteps: 10 * batch,
+        anneal_horizon: Some(4 * batch),
+        ..Config::default()
+    };
+    let fractions: Vec<f32> = (1..=10).map(|u| c.learning_rate_fraction(u)).collect();
+    assert_eq!(fractions, [1.0, 0.75, 0.5, 0.25, 0.25, 0.25, 0.25, 0.25, 0.25, 0.25]);
+    // On the horizon's own update the formula, not 1/U: in f32 the two differ for some U.
+    for updates in 2..=200_usize {
+        let c =
+            Config { total_timesteps: updates * batch, anneal_horizon: None, ..Config::default() };
+        let formula = 1.0 - (updates - 1) as f32 / updates as f32;
+        assert_eq!(c.learning_rate_fraction(updates), formula, "update {updates} of {updates}");
+        assert_eq!(c.learning_rate_fraction(updates + 1), 1.0 / updates as f32);
+    }
+    let constant = Config { anneal_learning_rate: false, ..c };
+    assert_eq!(constant.learning_rate_fraction(7), 1.0);
+}
