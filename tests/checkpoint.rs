@@ -538,3 +538,43 @@ fn a_byte_appended_is_refused_as_too_long() {
         other => panic!("expected too long, got {other:?}"),
     }
 }
+
+/// A file of exactly `length` bytes whose header announces that length, ending in the
+/// checksum of what precedes it when there is room for one.
+fn announcing(length: usize) -> Vec<u8> {
+    let real = bytes_of(&trained(small(Config::default())));
+    let mut bytes = real[..12].to_vec(); // the magic number and the version
+    bytes.extend_from_slice(&(length as u64).to_le_bytes());
+    let checksummed = length >= 28;
+    bytes.resize(if checksummed { length - 8 } else { length }, 0);
+    if checksummed {
+        let checksum = fnv1a(&bytes);
+        bytes.extend_from_slice(&checksum.to_le_bytes());
+    }
+    bytes
+}
+
+#[test]
+fn a_length_too_short_for_a_checksum_is_malformed_and_no_other_is() {
+    // A header and a checksum take 28 bytes: a file that says it is shorter is malformed,
+    // whatever it holds; one of 28 bytes or more is read on, and fails for what it lacks.
+    for length in [20, 24, 27] {
+        match decode(&announcing(length)) {
+            Err(Problem::Malformed(what)) => {
+                assert_eq!(what, format!("a length of {length} bytes"))
+            }
+            other => panic!("{length} bytes: expected malformed, got {other:?}"),
+        }
+    }
+    for length in [28, 100, 159] {
+        let bytes = announcing(length);
+        assert_eq!(bytes.len(), length);
+        match decode(&bytes) {
+            Err(Problem::Malformed(what)) => {
+                assert_ne!(what, format!("a length of {length} bytes"), "{length} bytes");
+            }
+            Err(_) => {}
+            Ok(_) => panic!("{length} bytes of zeros decoded"),
+        }
+    }
+}
