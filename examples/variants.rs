@@ -12,7 +12,7 @@
 //!
 //! Runs go two at a time (`--jobs`), one per core of the book's machine. A configuration that
 //! appears in several groups (the `default` preset is in most) is trained once per invocation.
-//! The groups are listed cheapest first; `designs` holds the three heavy presets (the PyTorch
+//! The light groups come first; `designs` holds the three heavy presets (the PyTorch
 //! chapter's million steps, the JAX write-up's 5.2 million with and without SPO) and comes
 //! last. `--heavy-seeds` sets their seeds apart from the others'.
 //!
@@ -701,7 +701,7 @@ fn main() {
         jobs: options.jobs,
         measured: HashMap::new(),
     };
-    // The groups asked for, in the order asked; all of them, cheapest first, if none was.
+    // The groups asked for, in the order asked; all of them, the light ones first, if none was.
     let mut chosen = groups();
     if !options.groups.is_empty() {
         let mut all = chosen;
