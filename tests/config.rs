@@ -132,9 +132,10 @@ fn log_std_clamps_may_reach_the_range_and_no_further() {
     refused(&head((low.next_down(), 0.0)), outside);
     refused(&head((0.0, high.next_up())), outside);
     // Empty: equal ends, or a NaN at either end.
-    for clamp in [(1.0, 1.0), (f32::NAN, 1.0), (-1.0, f32::NAN)] {
-        refused(&with(0.0, Some(clamp)), "std_param's log-std clamp");
-        refused(&head(clamp), "std_param's log-std clamp");
+    for (lo, hi) in [(1.0, 1.0), (f32::NAN, 1.0), (-1.0, f32::NAN)] {
+        let empty = format!("std_param's log-std clamp {lo}:{hi} is empty");
+        refused(&with(0.0, Some((lo, hi))), &empty);
+        refused(&head((lo, hi)), &empty);
     }
     refused(&with(f32::INFINITY, Some((low, high))), "std_param's log-std init inf");
     refused(&with(high.next_up(), None), "std_param's log-std init");
@@ -147,7 +148,13 @@ fn round_trips<C: Choice + std::fmt::Debug>() {
         assert_eq!(choice.name(), name);
         assert_eq!(usize::from(choice.code()), code, "{name}");
         assert_eq!(C::from_code(choice.code()), Some(choice), "{name}");
+        assert_eq!(C::from_name(name), Ok(choice), "{name}");
     }
+    let error = C::from_name("no-such-choice").expect_err("an unknown name");
+    assert!(
+        error.starts_with("expected '") && error.ends_with(", got 'no-such-choice'"),
+        "{error}"
+    );
     assert_eq!(C::from_code(u8::try_from(C::CHOICES.len()).unwrap()), None);
     assert_eq!(C::from_code(u8::MAX), None);
 }
