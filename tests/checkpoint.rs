@@ -578,3 +578,43 @@ fn a_length_too_short_for_a_checksum_is_malformed_and_no_other_is() {
         }
     }
 }
+
+#[test]
+fn observation_statistics_that_no_run_could_gather_are_refused() {
+    // A run's statistics have a positive, finite count and finite means and variances, none
+    // of them negative; a file that says otherwise was altered, whatever its checksum says.
+    let config = Config { normalize_observations: true, ..small(Config::default()) };
+    let trainer = trained(config.clone());
+    let good = trainer.observation_stats().expect("normalized observations").clone();
+    let mut bad = Vec::new();
+    for count in [0.0, -1.0, f64::INFINITY, f64::NAN] {
+        bad.push(("count", ppo::normalize::RunningStats { count, ..good.clone() }));
+    }
+    let mut mean = good.clone();
+    mean.mean[1] = f64::INFINITY;
+    bad.push(("mean", mean));
+    let mut var = good.clone();
+    var.var[2] = f64::NAN;
+    bad.push(("variance", var));
+    let mut negative = good.clone();
+    negative.var[0] = -1e-3;
+    bad.push(("negative variance", negative));
+    let snapshot = |stats| checkpoint::Snapshot {
+        env: "Pendulum-v1",
+        config: &config,
+        actor: trainer.actor(),
+        critic: trainer.critic(),
+        observation_stats: Some(stats),
+        progress: Progress::default(),
+    };
+    let loaded = decode(&checkpoint::encode_snapshot(&snapshot(&good))).expect("real statistics");
+    assert_eq!(loaded.observation_stats.as_ref(), Some(&good));
+    for (what, stats) in &bad {
+        match decode(&checkpoint::encode_snapshot(&snapshot(stats))) {
+            Err(Problem::Malformed(m)) => {
+                assert_eq!(m, "observation statistics that are not finite", "{what}");
+            }
+            other => panic!("{what}: expected malformed, got {other:?}"),
+        }
+    }
+}

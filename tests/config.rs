@@ -226,9 +226,13 @@ fn over_refuses_what_does_not_fit() {
     for kind in continuous {
         let error = kind.over(discrete).err().expect("continuous over discrete");
         assert!(error.contains("these are a choice of 3"), "{error}");
-        let unequal = ActionSpace::Continuous { low: &[-1.0, -2.0], high: &[1.0, 2.0] };
-        let error = kind.over(unequal).err().expect("two intervals");
-        assert!(error.contains("needs one interval for every action dimension"), "{error}");
+        // Two intervals, or one bound shared and the other not.
+        let (low, high) = ([-1.0, -1.0], [1.0, 1.0]);
+        for (low, high) in [([-1.0, -2.0], [1.0, 2.0]), ([-1.0, -2.0], high), (low, [1.0, 2.0])] {
+            let unequal = ActionSpace::Continuous { low: &low, high: &high };
+            let error = kind.over(unequal).err().expect("two intervals");
+            assert!(error.contains("needs one interval for every action dimension"), "{error}");
+        }
         for (lo, hi) in [(1.0, 1.0), (2.0, -2.0), (f32::NAN, 1.0), (-1.0, f32::NAN)] {
             let error = kind.over(ActionSpace::Continuous { low: &[lo], high: &[hi] }).err();
             assert!(error.expect("empty").contains("needs one interval"), "{kind:?} {lo}:{hi}");
