@@ -618,3 +618,48 @@ fn observation_statistics_that_no_run_could_gather_are_refused() {
         }
     }
 }
+
+/// `bytes` with `new` written at `at` and the checksum made right again: an alteration that
+/// only the decoder's own checks can catch.
+fn patched(bytes: &[u8], at: usize, new: &[u8]) -> Vec<u8> {
+    let mut out = bytes.to_vec();
+    out[at..at + new.len()].copy_from_slice(new);
+    let body = out.len() - 8;
+    let checksum = fnv1a(&out[..body]);
+    out[body..].copy_from_slice(&checksum.to_le_bytes());
+    out
+}
+
+#[test]
+fn network_sizes_that_cannot_be_built_are_refused_before_building() {
+    let trainer = trained(small(Config::default()));
+    let (config, actor, critic) = (trainer.config(), trainer.actor(), trainer.critic());
+    let bytes = checkpoint::encode_for("Pendulum-v1", config, actor, critic, Progress::default());
+    // After the header (20), progress (16), the name (4 + 11) and the config (163): the
+    // actor's observation size, action size, action scale, activation and hidden sizes
+    // (4 + 4 + 4 + 1 + 4 + 2·4), then the critic's observation size (4), activation and
+    // hidden sizes (1 + 4 + 2·4).
+    let (actor_obs, action, scale, critic_obs) = (214, 218, 222, 239);
+    let u32_at = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
+    assert_eq!((u32_at(actor_obs), u32_at(action), u32_at(critic_obs)), (3, 1, 3));
+    let refusal = |bytes: &[u8]| match decode(bytes) {
+        Err(Problem::Sizes(m) | Problem::Malformed(m)) => m,
+        other => panic!("expected a refusal, got {other:?}"),
+    };
+    // No observations at all (actor and critic agreeing on it): Actor::new would panic.
+    let none =
+        patched(&patched(&bytes, actor_obs, &0u32.to_le_bytes()), critic_obs, &0u32.to_le_bytes());
+    assert!(refusal(&none).ends_with("do not fit together"), "{}", refusal(&none));
+    // An action size whose last layer needs more floats than the bytes left can hold, but
+    // fewer than a quarter of them as bytes: the bound is floats × 4 against bytes.
+    let bytes_left = bytes.len() - 256;
+    let actions = bytes_left / (4 * 9) + 1; // (8 hidden + 1 bias) × actions × 4 > bytes_left
+    let wide = patched(&bytes, action, &u32::try_from(actions).unwrap().to_le_bytes());
+    let message = refusal(&wide);
+    assert!(message.ends_with("need more parameters than the file holds"), "{message}");
+    // An action scale that is not a positive number.
+    for bad in [f32::INFINITY, 0.0, -2.0, f32::NAN] {
+        let message = refusal(&patched(&bytes, scale, &bad.to_le_bytes()));
+        assert_eq!(message, format!("action scale {bad}"));
+    }
+}
