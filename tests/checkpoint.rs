@@ -663,3 +663,21 @@ fn network_sizes_that_cannot_be_built_are_refused_before_building() {
         assert_eq!(message, format!("action scale {bad}"));
     }
 }
+
+#[test]
+fn every_sigma_parametrization_round_trips() {
+    // The PyTorch chapter's state-dependent log-σ head, with its clamp, besides the softplus
+    // head and the log-σ vector with and without one.
+    for std_param in [
+        StdParam::Softplus,
+        StdParam::LogStd { init: -0.5, clamp: None },
+        StdParam::LogStd { init: -0.5, clamp: Some((-5.0, 1.0)) },
+        StdParam::LogStdHead { clamp: (-20.0, 2.0) },
+    ] {
+        let config = Config { std_param, ..small(Config::default()) };
+        let trainer = trained(config.clone());
+        let loaded = decode(&bytes_of(&trainer)).expect("a valid checkpoint");
+        assert_eq!(loaded.config, config, "{std_param:?}");
+        assert_eq!(&loaded.actor, trainer.actor(), "{std_param:?}");
+    }
+}
