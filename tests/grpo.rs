@@ -186,3 +186,30 @@ fn grpo_refuses_what_it_cannot_do() {
         assert!(error.contains(message), "{error}");
     }
 }
+
+#[test]
+fn the_reference_penalty_is_read_only_by_grpo() {
+    // PPO with a reference_kl set trains exactly as with none: the weight belongs to GRPO.
+    let trained = |reference_kl| {
+        let config = Config {
+            total_timesteps: 512,
+            rollout_steps: 64,
+            minibatch_size: 128,
+            epochs: 2,
+            reference_kl,
+            ..Config::default()
+        };
+        let mut trainer = Trainer::new(config, (0..8).map(|_| Pendulum::new()).collect());
+        while !trainer.is_done() {
+            trainer.iterate().expect("a short PPO run");
+        }
+        let params: Vec<Vec<u32>> = trainer
+            .actor()
+            .parameters()
+            .into_iter()
+            .map(|t| t.data().iter().map(|x| x.to_bits()).collect())
+            .collect();
+        params
+    };
+    assert_eq!(trained(0.5), trained(0.0));
+}
