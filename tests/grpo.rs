@@ -213,3 +213,99 @@ fn the_reference_penalty_is_read_only_by_grpo() {
     };
     assert_eq!(trained(0.5), trained(0.0));
 }
+
+/// A point on a plane pushed by a two-dimensional action, its episode of a fixed length of its
+/// own: the cost is the squared distance from the origin. Two numbers per action, and
+/// episodes of unequal lengths, where the pendulum has one number and always 200 steps.
+#[derive(Clone)]
+struct PlaneWalk {
+    length: usize,
+    position: [f32; 2],
+    t: usize,
+}
+
+impl PlaneWalk {
+    fn new(length: usize) -> PlaneWalk {
+        PlaneWalk { length, position: [0.0; 2], t: 0 }
+    }
+}
+
+impl Env for PlaneWalk {
+    type Obs = [f32; 2];
+    type Action = [f32; 2];
+    fn obs_size(&self) -> usize {
+        2
+    }
+    fn action_space(&self) -> ActionSpace<'_> {
+        ActionSpace::Continuous { low: &[-1.0, -1.0], high: &[1.0, 1.0] }
+    }
+    fn reset(&mut self, rng: &mut dyn Rng) -> [f32; 2] {
+        self.position = [rng.random_range(-1.0..1.0), rng.random_range(-1.0..1.0)];
+        self.t = 0;
+        self.position
+    }
+    fn step(&mut self, action: [f32; 2]) -> Step<[f32; 2]> {
+        self.t += 1;
+        for (x, a) in self.position.iter_mut().zip(action) {
+            *x += 0.5 * a.clamp(-1.0, 1.0);
+        }
+        let [x, y] = self.position;
+        Step {
+            obs: self.position,
+            reward: -f64::from(x * x + y * y),
+            terminated: self.t == self.length,
+            truncated: false,
+        }
+    }
+}
+
+/// The actor's parameters, as bits, after the GRPO run of `config` on walks of the lengths.
+fn walked(config: Config, lengths: &[usize]) -> Vec<Vec<u32>> {
+    let envs = lengths.iter().map(|&n| PlaneWalk::new(n)).collect();
+    let mut trainer = Trainer::new(config, envs);
+    while !trainer.is_done() {
+        trainer.iterate().expect("a short GRPO run");
+    }
+    let params = trainer.actor().parameters().into_iter();
+    params.map(|t| t.data().iter().map(|x| x.to_bits()).collect()).collect()
+}
+
+fn walking(minibatch_size: usize) -> Config {
+    Config {
+        num_envs: 4,
+        rollout_steps: 12,
+        total_timesteps: 48,
+        epochs: 1,
+        minibatch_size,
+        grpo_group: Some(2),
+        time_limit: ppo::gae::TimeLimit::AsTerminal,
+        ..Config::default()
+    }
+}
+
+#[test]
+fn advantages_are_normalized_over_episodes_of_unequal_lengths() {
+    // Groups of episodes of 3 and 7 steps, and of 5 and 9: the group scores have mean 0
+    // within each group, but over the 24 transitions learned from they do not, so the
+    // normalization over those transitions changes them, and what is learned.
+    let lengths = [3, 7, 5, 9];
+    let on = walked(walking(8), &lengths);
+    let off = walked(Config { normalize_advantages: false, ..walking(8) }, &lengths);
+    assert_ne!(on, off, "normalize_advantages made no difference");
+    let per_minibatch = Config { minibatch_advantages: true, ..walking(8) };
+    assert_ne!(walked(per_minibatch, &lengths), on, "per-minibatch normalization is another");
+}
+
+#[test]
+fn the_reference_is_the_policy_itself_until_the_first_step() {
+    // One update, one minibatch of every transition learned from: the actor is still the
+    // reference when its gradient is taken, so the k3 penalty and its gradient are exactly 0,
+    // and the step is the step without it, bit for bit, if every row's reference
+    // log-probability is its own (two numbers per action, two per distribution parameter).
+    let lengths = [3, 7, 5, 9];
+    // A state-dependent σ, so that a row's σ is its own too.
+    let head = ppo::nn::StdParam::LogStdHead { clamp: (-5.0, 2.0) };
+    let config = Config { std_param: head, ..walking(48) };
+    let without = walked(config.clone(), &lengths);
+    assert_eq!(walked(Config { reference_kl: 0.5, ..config }, &lengths), without);
+}
