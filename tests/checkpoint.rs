@@ -496,12 +496,7 @@ fn renamed(bytes: &[u8], from: &str, to: &str, nth: usize) -> Vec<u8> {
         .nth(nth)
         .map(|(i, _)| i)
         .unwrap_or_else(|| panic!("no occurrence {nth} of {from}"));
-    let mut out = bytes.to_vec();
-    out[at..at + to.len()].copy_from_slice(to.as_bytes());
-    let body = out.len() - 8;
-    let checksum = fnv1a(&out[..body]);
-    out[body..].copy_from_slice(&checksum.to_le_bytes());
-    out
+    patched(bytes, at, to.as_bytes())
 }
 
 #[test]

@@ -8,15 +8,16 @@ use ppo::nn::{Actor, ActorConfig, Critic, CriticConfig};
 use ppo::ppo::Config;
 use rand::SeedableRng;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::path::Path;
 
 mod support;
 
 /// What `pendulum eval` allows a checkpoint: the networks of the widest `--hidden-size`.
 const LIMIT: u64 = 134_434_828;
 
-use support::{SHORT, TempDir, assert_final_line, pendulum, stderr, stdout, train};
+use support::{
+    SHORT, TempDir, assert_final_line, names, pendulum, run_short, stderr, stdout, train,
+};
 
 #[test]
 fn help_lists_the_options_and_version_prints_it() {
@@ -353,27 +354,6 @@ fn divergence_stops_training_and_keeps_the_last_good_checkpoint() {
     assert!(!stdout(&output).contains("final eval"));
 }
 
-/// A sweep of short runs into `dir/name`; its directory, and what it printed.
-fn sweep(dir: &TempDir, name: &str, extra: &[&str]) -> (PathBuf, Output) {
-    let out = dir.path(name);
-    let mut args = SHORT.to_vec();
-    args.extend_from_slice(extra);
-    let out_arg = out.to_str().unwrap().to_string();
-    args.extend_from_slice(&["--out", &out_arg]);
-    let output = pendulum(&dir.0, &args);
-    (out, output)
-}
-
-/// The names in `dir`, sorted.
-fn names(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
-
 /// The middle of three numbers written with one decimal, as written.
 fn middle(mut values: Vec<&str>) -> String {
     values.sort_by(|a, b| a.parse::<f64>().unwrap().total_cmp(&b.parse().unwrap()));
@@ -383,7 +363,7 @@ fn middle(mut values: Vec<&str>) -> String {
 #[test]
 fn a_sweep_prints_a_line_per_seed_then_the_table_it_writes() {
     let dir = TempDir::new("sweep");
-    let (out, output) = sweep(&dir, "sweep", &["--seeds", "3,1-2", "--threads", "2"]);
+    let (out, output) = run_short(&dir, "sweep", &["--seeds", "3,1-2", "--threads", "2"]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert!(stderr(&output).is_empty(), "{}", stderr(&output));
     let text = stdout(&output);
@@ -450,11 +430,11 @@ fn a_sweep_prints_a_line_per_seed_then_the_table_it_writes() {
 #[test]
 fn each_seed_of_a_sweep_is_its_solo_run_bit_for_bit_on_any_thread_count() {
     let dir = TempDir::new("sweep-bits");
-    let (one, output) = sweep(&dir, "one", &["--seeds", "1-2", "--threads", "1", "--quiet"]);
+    let (one, output) = run_short(&dir, "one", &["--seeds", "1-2", "--threads", "1", "--quiet"]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     // Quiet: the table and nothing else.
     assert_eq!(stdout(&output), std::fs::read_to_string(one.join("seeds.txt")).unwrap());
-    let (two, output) = sweep(&dir, "two", &["--seeds", "2,1", "--threads", "2", "--quiet"]);
+    let (two, output) = run_short(&dir, "two", &["--seeds", "2,1", "--threads", "2", "--quiet"]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let (solo, _) = train(&dir, "solo", &["--seed", "2", "--threads", "1", "--quiet"]);
     let bytes = |run: &Path, file: &str| std::fs::read(run.join(file)).unwrap();
@@ -475,7 +455,7 @@ fn a_diverged_seed_stops_only_itself_and_the_sweep_fails() {
     // trained after it on the one thread, to the end.
     let dir = TempDir::new("sweep-diverge");
     let extra = ["--seeds", "3-4", "--threads", "1", "--actor-lr", "2e17"];
-    let (out, output) = sweep(&dir, "sweep", &extra);
+    let (out, output) = run_short(&dir, "sweep", &extra);
     let message = stderr(&output);
     assert_eq!(output.status.code(), Some(1), "{message}");
     let expected = format!(

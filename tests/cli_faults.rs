@@ -14,7 +14,7 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
-use support::{SHORT, TempDir, assert_final_line, pendulum, stderr, stdout, train};
+use support::{SHORT, TempDir, assert_final_line, names, pendulum, stderr, stdout, train};
 
 const LIMIT: u64 = 134_434_828;
 
@@ -37,16 +37,6 @@ fn assert_one_error(output: &Output, status: i32, expected: &str) {
     assert!(message.starts_with("error: "), "{message}");
     assert!(message.contains(expected), "expected '{expected}' in {message}");
     assert!(!message.contains('\x1b'), "an escape byte reached stderr: {message:?}");
-}
-
-/// The names in `dir`, hidden files included.
-fn names(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
 }
 
 const RUN_FILES: [&str; 4] = ["config.txt", "learning_curve.svg", "metrics.csv", "policy.ckpt"];

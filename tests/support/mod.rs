@@ -75,16 +75,33 @@ pub fn stderr(output: &Output) -> String {
     String::from_utf8(output.stderr.clone()).unwrap()
 }
 
-/// Trains a short run into `dir/name` and returns its directory.
-pub fn train(dir: &TempDir, name: &str, extra: &[&str]) -> (PathBuf, Output) {
+/// Runs `pendulum` with the short settings and `extra` into `dir/name`, however it ends;
+/// returns the directory and what it printed.
+pub fn run_short(dir: &TempDir, name: &str, extra: &[&str]) -> (PathBuf, Output) {
     let out = dir.path(name);
     let mut args = SHORT.to_vec();
     args.extend_from_slice(extra);
     let out_arg = out.to_str().unwrap().to_string();
     args.extend_from_slice(&["--out", &out_arg]);
     let output = pendulum(&dir.0, &args);
+    (out, output)
+}
+
+/// Trains a short run into `dir/name`, which must succeed, and returns its directory.
+pub fn train(dir: &TempDir, name: &str, extra: &[&str]) -> (PathBuf, Output) {
+    let (out, output) = run_short(dir, name, extra);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     (out, output)
+}
+
+/// The names in `dir`, sorted.
+pub fn names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
 }
 
 /// `final eval: mean return X ± Y over N episodes`, with X and Y to one decimal.
