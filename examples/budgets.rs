@@ -19,7 +19,7 @@
 use ppo::Pendulum;
 use ppo::checkpoint::write_atomic;
 use ppo::nn::StdParam;
-use ppo::ppo::{Config, Trainer, UpdateStats, evaluate, evaluation_seed};
+use ppo::ppo::{Config, Trainer, UpdateStats, evaluation_seed};
 use ppo::{Actor, Workspace};
 use std::fmt::Write as _;
 use std::path::Path;
@@ -88,18 +88,18 @@ fn policy_std(actor: &Actor) -> f32 {
 }
 
 /// The `pendulum` program's final evaluation: 100 episodes of the deterministic policy.
-fn final_evaluation(actor: &Actor, seed: u64) -> f64 {
+fn final_evaluation(trainer: &Trainer<Pendulum>, seed: u64) -> f64 {
     let envs = (0..100).map(|_| Pendulum::new()).collect();
-    evaluate(actor, envs, evaluation_seed(seed)).mean
+    trainer.evaluate(envs, evaluation_seed(seed)).mean
 }
 
 /// Trains `config` for `budget` steps with `seed`; `trace` receives every update's statistics
-/// and the policy it left.
+/// and the trainer it left.
 fn run(
     config: &Config,
     budget: usize,
     seed: u64,
-    trace: &mut dyn FnMut(&UpdateStats, &Actor),
+    trace: &mut dyn FnMut(&UpdateStats, &Trainer<Pendulum>),
 ) -> Run {
     let config = Config { total_timesteps: budget, seed, ..config.clone() };
     let start = Instant::now();
@@ -112,7 +112,7 @@ fn run(
                 if stats.approx_kl > max_kl.0 {
                     max_kl = (stats.approx_kl, stats.update);
                 }
-                trace(&stats, trainer.actor());
+                trace(&stats, &trainer);
             }
             Err(diverged) => {
                 divergence = Some(diverged.to_string());
@@ -120,7 +120,7 @@ fn run(
             }
         }
     }
-    let eval = divergence.is_none().then(|| final_evaluation(trainer.actor(), seed));
+    let eval = divergence.is_none().then(|| final_evaluation(&trainer, seed));
     let final_std = policy_std(trainer.actor());
     Run { eval, divergence, max_kl, final_std, seconds: start.elapsed().as_secs_f64() }
 }
@@ -235,18 +235,18 @@ fn main() {
         // `return` is the mean of the episodes that ended in the update's rollout (the
         // sampling policy before the update); `eval` the deterministic policy after it.
         println!("update    steps  rate       entropy  σ        KL       clip     return     eval");
-        let mut print = |s: &UpdateStats, actor: &Actor| {
+        let mut print = |s: &UpdateStats, trainer: &Trainer<Pendulum>| {
             println!(
                 "{:>6} {:>8}  {:.3e}  {:>7.4}  {:.5}  {:.5}  {:.4}  {:>7.1}  {:>7.1}",
                 s.update,
                 s.timesteps,
                 s.learning_rate,
                 s.entropy,
-                policy_std(actor),
+                policy_std(trainer.actor()),
                 s.approx_kl,
                 s.clip_fraction,
                 s.episode_return.unwrap_or(f64::NAN),
-                final_evaluation(actor, trace_seed),
+                final_evaluation(trainer, trace_seed),
             )
         };
         let result = run(&config, budget, trace_seed, &mut print);

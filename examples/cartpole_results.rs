@@ -21,7 +21,7 @@ mod common;
 
 use common::{median, per_seed, seeds_argument, table_header, thousands, write};
 use ppo::CartPole;
-use ppo::ppo::{Config, Trainer, UpdateStats, evaluate, evaluation_seed};
+use ppo::ppo::{Config, Trainer, UpdateStats, evaluation_seed};
 use std::fmt::Write as _;
 use std::path::Path;
 use std::sync::Mutex;
@@ -156,7 +156,7 @@ fn thread_cpu_seconds() -> Option<f64> {
 
 fn evaluate_actor(trainer: &Trainer<CartPole>, seed: u64) -> (f64, f64) {
     let envs = (0..100).map(|_| CartPole::new()).collect();
-    let evaluation = evaluate(trainer.actor(), envs, evaluation_seed(seed));
+    let evaluation = trainer.evaluate(envs, evaluation_seed(seed));
     (evaluation.mean, evaluation.std)
 }
 

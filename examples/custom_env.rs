@@ -18,7 +18,7 @@
 //! takes the Categorical distribution) and prints the deterministic policy's mean return over
 //! 100 episodes beside the best possible return from the same starts.
 
-use ppo::ppo::{Config, Trainer, evaluate, evaluation_seed};
+use ppo::ppo::{Config, Trainer, evaluation_seed};
 use ppo::{ActionSpace, Env, Step};
 use rand::{Rng, RngExt};
 
@@ -92,7 +92,7 @@ fn main() {
         }
     }
     let eval_envs = vec![Corridor::default(); 100];
-    let result = evaluate(trainer.actor(), eval_envs, evaluation_seed(config.seed));
+    let result = trainer.evaluate(eval_envs, evaluation_seed(config.seed));
     // ANCHOR_END: train
     // The best return from cell c is 1 − 0.01·(LENGTH − 2 − c). The evaluation's episodes
     // start where a generator seeded as `evaluate` seeds its own puts them.

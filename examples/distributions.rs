@@ -20,7 +20,7 @@ use ppo::checkpoint::write_atomic;
 use ppo::config::DistributionKind;
 use ppo::networks::StdParam;
 use ppo::plot::{self, LinePlot, Series};
-use ppo::ppo::{Config, Trainer, evaluate, evaluation_seed};
+use ppo::ppo::{Config, Trainer, evaluation_seed};
 use ppo::{Env, Pendulum, Workspace};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -108,7 +108,7 @@ fn run(config: &Config, seed: u64) -> Run {
         curve.push((stats.timesteps as f64, episode_return, f64::from(stats.entropy)));
     }
     let eval_envs = (0..100).map(|_| Pendulum::new()).collect();
-    let evaluation = evaluate(trainer.actor(), eval_envs, evaluation_seed(seed));
+    let evaluation = trainer.evaluate(eval_envs, evaluation_seed(seed));
     let bounds = bounds(&config, trainer.actor(), evaluation_seed(seed));
     Run { curve, eval_mean: evaluation.mean, bounds, seconds: start.elapsed().as_secs_f64() }
 }

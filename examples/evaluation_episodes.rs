@@ -10,7 +10,7 @@
 //! deterministic policy. The same generator, drawn the same way, gives each episode's start.
 
 use ppo::Pendulum;
-use ppo::ppo::{Config, Trainer, evaluate, evaluation_seed};
+use ppo::ppo::{Config, Trainer, evaluation_seed};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
@@ -24,7 +24,7 @@ fn main() {
         trainer.iterate().expect("the default preset trains without diverging");
     }
     let seed = evaluation_seed(config.seed);
-    let result = evaluate(trainer.actor(), (0..EPISODES).map(|_| Pendulum::new()).collect(), seed);
+    let result = trainer.evaluate((0..EPISODES).map(|_| Pendulum::new()).collect(), seed);
     // The starts, drawn as `evaluate` draws them: one reset per environment, in order.
     let mut rng = StdRng::seed_from_u64(seed);
     let starts: Vec<(f64, f64)> = (0..EPISODES)

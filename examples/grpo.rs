@@ -12,7 +12,7 @@
 
 use ppo::Pendulum;
 use ppo::checkpoint::write_atomic;
-use ppo::ppo::{Config, Trainer, evaluate, evaluation_seed};
+use ppo::ppo::{Config, Trainer, evaluation_seed};
 use std::fmt::Write as _;
 use std::time::Instant;
 
@@ -57,7 +57,7 @@ fn run(config: &Config, seed: u64) -> Outcome {
         }
     }
     let eval_envs = (0..100).map(|_| Pendulum::new()).collect();
-    let eval = evaluate(trainer.actor(), eval_envs, evaluation_seed(seed)).mean;
+    let eval = trainer.evaluate(eval_envs, evaluation_seed(seed)).mean;
     Outcome { eval, solved_at, seconds: start.elapsed().as_secs_f64() }
 }
 

@@ -27,7 +27,7 @@ use common::{median, per_seed, seeds_argument, table_header, write};
 use ppo::Pendulum;
 use ppo::gae::TimeLimit;
 use ppo::plot::LinePlot;
-use ppo::ppo::{Config, Trainer, UpdateStats, evaluate, evaluation_seed};
+use ppo::ppo::{Config, Trainer, UpdateStats, evaluation_seed};
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -124,6 +124,11 @@ fn ablations() -> Vec<Study> {
             config: Config { max_grad_norm: None, ..default() },
         },
         Study {
+            file: "ablation-observations",
+            label: "observations not normalized",
+            config: Config { normalize_observations: seed.normalize_observations, ..default() },
+        },
+        Study {
             file: "ablation-time-limit",
             label: "time limits ignored (one endless episode per environment)",
             config: Config { time_limit: seed.time_limit, ..default() },
@@ -150,7 +155,7 @@ fn run(config: &Config, seed: u64) -> Run {
         updates.push(trainer.iterate().expect("training diverged"));
     }
     let eval_envs = (0..100).map(|_| Pendulum::new()).collect();
-    let evaluation = evaluate(trainer.actor(), eval_envs, evaluation_seed(seed));
+    let evaluation = trainer.evaluate(eval_envs, evaluation_seed(seed));
     Run {
         updates,
         eval_mean: evaluation.mean,

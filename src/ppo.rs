@@ -280,6 +280,16 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
         self.observation_stats.as_ref()
     }
 
+    /// Evaluates the trained policy as the programs do: deterministically, on `envs` (one
+    /// episode each) seeded from `seed`, with the observation statistics frozen if it
+    /// normalizes observations ([`evaluate_normalized`]).
+    ///
+    /// # Panics
+    /// As [`evaluate`].
+    pub fn evaluate(&self, envs: Vec<E>, seed: u64) -> Evaluation {
+        evaluate_normalized(&self.actor, self.observation_stats(), envs, seed)
+    }
+
     /// The optimizers of the actor and of the critic.
     pub fn optimizers(&self) -> (&Adam, &Adam) {
         (&self.actor_optimizer, &self.critic_optimizer)

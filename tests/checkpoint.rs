@@ -32,9 +32,20 @@ fn small(config: Config) -> Config {
     }
 }
 
+/// The trainer's checkpoint, with its observation statistics when it normalizes observations.
 fn bytes_of(trainer: &Trainer<Pendulum>) -> Vec<u8> {
-    let progress = Progress { update: 1, timesteps: 128 };
-    encode(trainer.config(), trainer.actor(), trainer.critic(), progress)
+    checkpoint::encode_snapshot(&snapshot_of(trainer, ""))
+}
+
+fn snapshot_of<'a>(trainer: &'a Trainer<Pendulum>, env: &'a str) -> checkpoint::Snapshot<'a> {
+    checkpoint::Snapshot {
+        env,
+        config: trainer.config(),
+        actor: trainer.actor(),
+        critic: trainer.critic(),
+        observation_stats: trainer.observation_stats(),
+        progress: Progress { update: 1, timesteps: 128 },
+    }
 }
 
 /// What the program allows: networks up to 4096 wide, for the pendulum's sizes.
@@ -67,9 +78,7 @@ fn both_presets_round_trip_bit_for_bit() {
 #[test]
 fn the_bytes_are_laid_out_as_documented() {
     let trainer = trained(small(Config::default()));
-    let progress = Progress { update: 1, timesteps: 128 };
-    let (config, actor, critic) = (trainer.config(), trainer.actor(), trainer.critic());
-    let bytes = checkpoint::encode_for("Pendulum-v1", config, actor, critic, progress);
+    let bytes = checkpoint::encode_snapshot(&snapshot_of(&trainer, "Pendulum-v1"));
     assert_eq!(bytes[..8], MAGIC);
     assert_eq!(bytes[8..12], FORMAT_VERSION.to_le_bytes());
     assert_eq!(FORMAT_VERSION, 2);
@@ -97,9 +106,18 @@ fn the_bytes_are_laid_out_as_documented() {
                 .sum::<usize>()
         })
         .sum();
-    assert_eq!(bytes.len(), 20 + 16 + 15 + 163 + 42 + tensors + 1 + 8, "… + no statistics");
+    // The default preset normalizes observations: a flag, the size 3, the count, then three
+    // means and three variances.
+    let statistics = 1 + 4 + 8 + 8 * 2 * 3;
+    assert_eq!(bytes.len(), 20 + 16 + 15 + 163 + 42 + tensors + statistics + 8);
     // Nothing depends on the time or the machine.
-    assert_eq!(bytes, checkpoint::encode_for("Pendulum-v1", config, actor, critic, progress));
+    assert_eq!(bytes, checkpoint::encode_snapshot(&snapshot_of(&trainer, "Pendulum-v1")));
+    // Without normalization the statistics are one byte: absent.
+    let plain = trained(small(Config { normalize_observations: false, ..Config::default() }));
+    let (config, actor, critic) = (plain.config(), plain.actor(), plain.critic());
+    let progress = Progress { update: 1, timesteps: 128 };
+    let plain_bytes = checkpoint::encode_for("Pendulum-v1", config, actor, critic, progress);
+    assert_eq!(plain_bytes.len(), bytes.len() - statistics + 1);
 }
 
 #[test]

@@ -113,6 +113,7 @@ fn the_trainer_gathers_observation_statistics_and_evaluation_uses_them_frozen() 
     assert_eq!(with, again, "evaluation does not update the statistics");
     let without = evaluate(trainer.actor(), envs(), 9);
     assert_ne!(with.returns, without.returns, "the actor sees other inputs without them");
+    assert_eq!(trainer.evaluate(envs(), 9), with, "the trainer evaluates with its statistics");
     // Off, there are none.
     let plain = Trainer::new(
         Config { normalize_observations: false, ..normalizing(256) },

@@ -177,7 +177,7 @@ fn default_preset_solves_pendulum_in_100k_steps() {
     while !trainer.is_done() {
         trainer.iterate().expect("training diverged");
     }
-    let result = evaluate(trainer.actor(), pendulums(100), evaluation_seed(1));
+    let result = trainer.evaluate(pendulums(100), evaluation_seed(1));
     assert!(result.mean > -400.0, "mean return {:.1} over 100 episodes", result.mean);
 }
 // ANCHOR_END: solves
@@ -194,7 +194,7 @@ fn cartpole_preset_solves_cartpole_in_100k_steps() {
     while !trainer.is_done() {
         trainer.iterate().expect("training diverged");
     }
-    let result = evaluate(trainer.actor(), cartpoles(100), evaluation_seed(1));
+    let result = trainer.evaluate(cartpoles(100), evaluation_seed(1));
     assert!(result.mean >= 475.0, "mean return {:.1} over 100 episodes", result.mean);
 }
 
@@ -433,7 +433,7 @@ fn evaluation_reports_the_population_standard_deviation() {
     let config = Config::default();
     let mut trainer = Trainer::new(short(config), pendulums(8));
     trainer.iterate().expect("training diverged");
-    let result = evaluate(trainer.actor(), pendulums(7), 3);
+    let result = trainer.evaluate(pendulums(7), 3);
     let n = result.returns.len() as f64;
     assert_eq!(n, 7.0);
     let mean = result.returns.iter().sum::<f64>() / n;
@@ -602,6 +602,8 @@ fn two_dimensional_actions_reach_their_environments_and_the_rollout_kl() {
         critic_learning_rate: 1e-30,
         objective: Objective::KlPenalty,
         adaptive_kl: Some(0.01),
+        // The actor must see the positions the environments logged, not their normalization.
+        normalize_observations: false,
         ..Config::default()
     };
     let log = Rc::new(RefCell::new(Vec::new()));

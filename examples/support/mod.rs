@@ -9,7 +9,7 @@ pub use common::{SEED_COLORS, median, per_seed, thousands, write};
 
 use ppo::Env;
 use ppo::plot::LinePlot;
-use ppo::ppo::{Config, Divergence, Trainer, UpdateStats, evaluate_normalized, evaluation_seed};
+use ppo::ppo::{Config, Divergence, Trainer, UpdateStats, evaluation_seed};
 use std::time::Instant;
 
 /// Episodes of a run's final evaluation, as many as the programs' (`options::EVAL_EPISODES`).
@@ -39,8 +39,7 @@ pub fn run<E: Env>(config: &Config, seed: u64, env: fn() -> E) -> Result<Run, Di
         updates.push(trainer.iterate()?);
     }
     let eval_envs = (0..EVAL_EPISODES).map(|_| env()).collect();
-    let stats = trainer.observation_stats();
-    let evaluation = evaluate_normalized(trainer.actor(), stats, eval_envs, evaluation_seed(seed));
+    let evaluation = trainer.evaluate(eval_envs, evaluation_seed(seed));
     Ok(Run {
         updates,
         eval_mean: evaluation.mean,
