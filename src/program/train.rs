@@ -21,9 +21,7 @@ use super::signals::{Catch, Signal};
 use super::{Failure, Info, Preset, Task, final_line, output, terminal};
 use crate::checkpoint::{self, write_atomic};
 use crate::plot::{LinePlot, Series};
-use crate::ppo::{
-    Config, Divergence, Evaluation, Trainer, UpdateStats, evaluate_normalized, evaluation_seed,
-};
+use crate::ppo::{Config, Divergence, Evaluation, Trainer, UpdateStats, evaluation_seed};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -150,7 +148,9 @@ pub fn train_into<T: Task>(
             .map_err(|e| e.message_with(&terminal::path(&e.path)))
     };
     save(&trainer, None)?;
+    // ANCHOR_END: train_into
 
+    // ANCHOR: train_loop
     let mut metrics = Metrics::new();
     let mut last_saved = 0;
     let stop = loop {
@@ -178,16 +178,16 @@ pub fn train_into<T: Task>(
             break Some(Ending::Output(e));
         }
     };
+    // ANCHOR_END: train_loop
+    // ANCHOR: train_end
     write_file(&curve_path, learning_curve::<T>(&metrics, preset, config).as_bytes())?;
     let ending = stop.unwrap_or_else(|| {
         let eval_envs = (0..FINAL_EVAL_EPISODES).map(|_| T::env()).collect();
-        let stats = trainer.observation_stats();
-        let seed = evaluation_seed(config.seed);
-        Ending::Finished(evaluate_normalized(trainer.actor(), stats, eval_envs, seed))
+        Ending::Finished(trainer.evaluate(eval_envs, evaluation_seed(config.seed)))
     });
     Ok(Outcome { ending, last_saved, seconds: started.elapsed().as_secs_f64() })
 }
-// ANCHOR_END: train_into
+// ANCHOR_END: train_end
 
 fn write_file(path: &Path, bytes: &[u8]) -> Result<(), String> {
     write_atomic(path, bytes).map_err(|e| format!("cannot write {}: {e}", terminal::path(path)))
