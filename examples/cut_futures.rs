@@ -26,7 +26,7 @@ fn main() {
     while !trainer.is_done() {
         trainer.iterate().expect("the default preset trains without diverging");
     }
-    let actor = trainer.actor();
+    let (actor, stats) = (trainer.actor(), trainer.observation_stats());
     let distribution = deterministic_distribution(actor, Pendulum::new().action_space());
     let states = [
         ("upright and still (θ = 0)", 0.0, 0.0),
@@ -38,16 +38,18 @@ fn main() {
     println!("|---|---|---|");
     for (name, theta, theta_dot) in states {
         let futures =
-            [0.95, 0.99].map(|gamma| future(actor, &*distribution, theta, theta_dot, gamma));
+            [0.95, 0.99].map(|gamma| future(actor, stats, &*distribution, theta, theta_dot, gamma));
         let [a, b] =
             futures.map(|x| if x.abs() < 1.0 { format!("{x:.2}") } else { format!("{x:.1}") });
         println!("| {name} | {} | {} |", a.replace('-', "−"), b.replace('-', "−"));
     }
 }
 
-/// The discounted sum of rewards from state (θ, θ̇) under the deterministic policy.
+/// The discounted sum of rewards from state (θ, θ̇) under the deterministic policy, which
+/// sees its observations normalized with the training run's frozen statistics.
 fn future(
     actor: &ppo::Actor,
+    stats: Option<&ppo::normalize::RunningStats>,
     distribution: &dyn ppo::Distribution,
     theta: f64,
     theta_dot: f64,
@@ -61,7 +63,11 @@ fn future(
     let mut workspace = Workspace::new();
     let (mut total, mut discount) = (0.0, 1.0);
     for _ in 0..STEPS {
-        actor.forward(&pendulum.observation(), &mut workspace, &mut first, &mut second);
+        let mut observation = pendulum.observation();
+        if let Some(stats) = stats {
+            stats.normalize(&mut observation);
+        }
+        actor.forward(&observation, &mut workspace, &mut first, &mut second);
         distribution.mode(&[&first, &second], &mut sample);
         distribution.to_action(&sample, &mut action);
         // The time limit's `truncated` flag is ignored: the pendulum steps on past 200.

@@ -281,12 +281,13 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
     }
 
     /// Evaluates the trained policy as the programs do: deterministically, on `envs` (one
-    /// episode each) seeded from `seed`, with the observation statistics frozen if it
-    /// normalizes observations ([`evaluate_normalized`]).
+    /// episode each, of the training environment's kind or a wrapper of it) seeded from
+    /// `seed`, with the observation statistics frozen if it normalizes observations
+    /// ([`evaluate_normalized`]).
     ///
     /// # Panics
     /// As [`evaluate`].
-    pub fn evaluate(&self, envs: Vec<E>, seed: u64) -> Evaluation {
+    pub fn evaluate<V: Env>(&self, envs: Vec<V>, seed: u64) -> Evaluation {
         evaluate_normalized(&self.actor, self.observation_stats(), envs, seed)
     }
 

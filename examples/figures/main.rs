@@ -29,7 +29,7 @@ mod timeline;
 use ppo::checkpoint::write_atomic;
 use ppo::pendulum::angle_normalize;
 use ppo::plot::{LinePlot, Series, stack};
-use ppo::ppo::{Config, Trainer, evaluate, evaluation_seed};
+use ppo::ppo::{Config, Trainer, evaluation_seed};
 use ppo::{ActionSpace, CartPole, Env, Pendulum, Step, animation};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -230,7 +230,7 @@ fn trained_pendulum(config: Config) -> String {
         (0..100).map(|_| Pendulum::new()).collect(),
         |p| p.state().0,
         |envs| {
-            evaluation = Some(evaluate(trainer.actor(), envs, evaluation_seed(seed)));
+            evaluation = Some(trainer.evaluate(envs, evaluation_seed(seed)));
         },
     );
     let evaluation = evaluation.expect("evaluated");
@@ -267,7 +267,7 @@ fn trained_cartpole(config: Config) -> String {
     let trainer = train(config, CartPole::new);
     let mut evaluation = None;
     let episodes = record((0..100).map(|_| CartPole::new()).collect(), CartPole::state, |envs| {
-        evaluation = Some(evaluate(trainer.actor(), envs, evaluation_seed(seed)));
+        evaluation = Some(trainer.evaluate(envs, evaluation_seed(seed)));
     });
     let evaluation = evaluation.expect("evaluated");
     let lean = |e: &Recording<[f64; 4], usize>| e.states[0][2].abs();
