@@ -3,7 +3,7 @@
 //! episodes; then the per-seed tables and the learning-curve figures.
 //!
 //! ```text
-//! cargo run --release --example results            # all seeds: 140 runs
+//! cargo run --release --example results            # all seeds: 150 runs
 //! cargo run --release --example results -- 3       # seeds 1 to 3 only
 //! cargo run --release --example results -- --diagnostics-only   # 20 runs, figures only
 //! ```
@@ -12,9 +12,9 @@
 //! `default`) and rewrites their figures, leaving the tables alone: a quick way to redraw
 //! those figures after changing how they are drawn.
 //!
-//! The 140 runs (16 configurations, two of them in both tables and trained once) took 31
-//! minutes of wall time (615 s of CPU time) on the book's 2-core machine while other jobs kept
-//! it busy (load average 13 to 16); chapter 11 gives the details.
+//! The 150 runs (17 rows, two of them in both tables and trained once) took 472 s of wall
+//! time (260 s of CPU time: one run at a time, on one thread) on the book's 2-core machine
+//! while `examples/variants.rs` ran beside it; chapter 11 gives the details.
 //!
 //! Writes `book/src/results/table.md` and `book/src/results/ablations.md` (included by the
 //! chapter) and `book/src/figures/*.svg`, all a pure function of the code and the seeds. The

@@ -16,15 +16,14 @@
 //! chapter's million steps, the JAX write-up's 5.2 million with and without SPO) and comes
 //! last. `--heavy-seeds` sets their seeds apart from the others'.
 //!
-//! How long it takes, measured on the book's 2-core machine while other jobs kept it busy
-//! (load average 2 to 6): every group over ten seeds, the heavy designs too
-//! (`--seeds 10 --heavy-seeds 10`, the defaults), took 2083 s of wall time, about 35 minutes.
-//! By group, in the order they ran: objectives 200 s, shared-trunk 172 s, shared-network 55 s,
-//! early-stopping 85 s, normalization 63 s, entropy 23 s, activation 13 s, adam-eps 30 s,
-//! candidates 0 s (every run it needs was already trained), budgets 160 s, and designs 1281 s,
-//! most of it the 30 heavy runs: 58 to 96 s each for the PyTorch chapter's design, 46 to 139 s
-//! for the 1024-environment ones. The 390 runs' own wall times add up to about 4160 s, two at
-//! a time: 2300 s for the 30 heavy ones, 1850 s for the 360 others (1.5 to 15.5 s each).
+//! How long it takes, on the book's 2-core machine (for its first 472 s `examples/results.rs`
+//! ran beside it, one run at a time; the rest on the idle machine): every group over ten seeds,
+//! the heavy designs too (`--seeds 10 --heavy-seeds 10`, the defaults), took 1157 s of wall
+//! time, about 19 minutes. By group, in the order they ran: objectives 103 s, shared-trunk
+//! 112 s, shared-network 31 s, early-stopping 31 s, normalization 47 s, entropy 23 s,
+//! activation 19 s, adam-eps 12 s, adopted 0 s (every run it needs was already trained),
+//! budgets 72 s, and designs 708 s, most of it the 30 heavy runs: 29 to 40 s each for
+//! the PyTorch chapter's design, 44 to 52 s for the 1024-environment ones.
 //!
 //! Writes `book/src/results/variants-GROUP.md` and `book/src/figures/variants-GROUP-*.svg`,
 //! all a pure function of the code and the seeds except the wall-time column, which depends on
