@@ -75,3 +75,38 @@ fn actor_and_critic_training_step_on_a_cleared_tape_allocates_nothing_after_warm
     assert!(allocations_during(|| first = step()) > 0, "the first step creates the tape's buffers");
     assert_eq!(allocations_during(|| assert_eq!(step(), first)), 0);
 }
+
+/// After its first iteration a `Trainer` allocates only short lists: those of parameter and
+/// gradient references that each minibatch step hands to the optimizers, a fixed number per
+/// step, and a fixed few per iteration; never a tensor, and nothing per sample. Measured at
+/// two epoch counts, whose difference separates the two. On one thread, so that the counter
+/// sees every allocation.
+#[test]
+fn an_iteration_allocates_a_fixed_few_lists_per_minibatch_step_after_the_first() {
+    use ppo::Pendulum;
+    use ppo::ppo::{Config, Trainer};
+    let per_iteration = |epochs: usize| {
+        let config = Config { epochs, ..Config::default() };
+        let envs = (0..config.num_envs).map(|_| Pendulum::new()).collect();
+        let mut trainer = Trainer::new(config, envs);
+        trainer.set_threads(1);
+        trainer.iterate().expect("the first iteration trains");
+        let counts: Vec<usize> = (0..2)
+            .map(|_| allocations_during(|| drop(trainer.iterate().expect("it keeps training"))))
+            .collect();
+        assert_eq!(counts[0], counts[1], "the count does not grow from iteration to iteration");
+        counts[0]
+    };
+    let minibatches = Config::default().batch_size() / Config::default().minibatch_size;
+    let (ten, five) = (per_iteration(10), per_iteration(5));
+    let per_step = (ten - five) / (5 * minibatches);
+    let fixed = ten - per_step * 10 * minibatches;
+    println!(
+        "default preset: {ten} allocations per iteration, {per_step} per minibatch step \
+         ({} steps) and {fixed} per iteration",
+        10 * minibatches
+    );
+    assert_eq!((ten - five) % (5 * minibatches), 0, "the same number at every minibatch step");
+    assert!(per_step <= 8, "{per_step} allocations per minibatch step");
+    assert!(fixed <= 64, "{fixed} allocations per iteration besides the minibatch steps");
+}
