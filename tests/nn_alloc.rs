@@ -92,7 +92,11 @@ fn an_iteration_allocates_a_fixed_few_lists_per_minibatch_step_after_the_first()
         trainer.set_threads(1);
         trainer.iterate().expect("the first iteration trains");
         let counts: Vec<usize> = (0..2)
-            .map(|_| allocations_during(|| drop(trainer.iterate().expect("it keeps training"))))
+            .map(|_| {
+                allocations_during(|| {
+                    trainer.iterate().expect("it keeps training");
+                })
+            })
             .collect();
         assert_eq!(counts[0], counts[1], "the count does not grow from iteration to iteration");
         counts[0]
