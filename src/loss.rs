@@ -74,7 +74,9 @@ pub enum Objective {
     /// `E[r·Â]` alone: no clip and no penalty, the ablation that shows why PPO has them.
     Unclipped,
 }
+// ANCHOR_END: objective
 
+// ANCHOR: policy_objective
 /// The policy objective `objective`, negated to be a loss, from the same inputs as
 /// [`clipped_surrogate`]; `kl_coef` is the penalty's β (read by [`Objective::KlPenalty`] only).
 ///
@@ -119,6 +121,7 @@ pub fn policy_objective(
     let objective = tape.mean(per_sample);
     Surrogate { loss: tape.neg(objective), ratio, log_ratio }
 }
+// ANCHOR_END: policy_objective
 
 // ANCHOR: adapted_kl_coef
 /// The PPO paper's adaptive KL penalty (its section 4), one step: after an update whose mean
@@ -136,7 +139,6 @@ pub fn adapted_kl_coef(kl_coef: f32, kl: f64, target: f32) -> f32 {
     }
 }
 // ANCHOR_END: adapted_kl_coef
-// ANCHOR_END: objective
 
 // ANCHOR: actor_loss
 /// The actor's loss: the clipped surrogate minus an entropy bonus.

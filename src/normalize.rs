@@ -42,6 +42,9 @@ impl RunningStats {
     pub fn dims(&self) -> usize {
         self.mean.len()
     }
+    // ANCHOR_END: running_stats
+
+    // ANCHOR: running_stats_update
 
     /// Merges a batch of vectors, `batch` holding them one after another. With `n` new
     /// vectors of mean `m_b` and variance `v_b`, and `δ = m_b − m`:
@@ -93,6 +96,9 @@ impl RunningStats {
         let m2 = self.var[d] * self.count + batch_var * n + delta * delta * self.count * n / total;
         self.var[d] = m2 / total;
     }
+    // ANCHOR_END: running_stats_update
+
+    // ANCHOR: running_stats_normalize
 
     /// `clip((x − mean)/√(var + ε), ±10)` of every component of every vector in `values`,
     /// in place.
@@ -114,7 +120,7 @@ impl RunningStats {
         }
     }
 }
-// ANCHOR_END: running_stats
+// ANCHOR_END: running_stats_normalize
 
 // ANCHOR: reward_scaler
 /// Rewards divided by the running standard deviation of the discounted return, as

@@ -8,8 +8,8 @@ use crate::gae::TimeLimit;
 use crate::loss::Objective;
 use crate::nn::{Activation, Init, StdParam};
 
-// ANCHOR: designs
 impl Config {
+    // ANCHOR: design_pytorch
     /// The PyTorch chapter's design on Pendulum: two 128-128 ReLU networks, orthogonal
     /// initialization with the gain √2 on every layer, a state-dependent log-σ head clamped
     /// to [−20, 2], Adam at 3e-4 for both, rollouts of 2048 steps, 4 epochs of minibatches of
@@ -31,7 +31,9 @@ impl Config {
             ..Config::seed()
         }
     }
+    // ANCHOR_END: design_pytorch
 
+    // ANCHOR: design_shared
     /// The shared-network JAX write-up's design on Pendulum (its own tasks are MuJoCo's,
     /// which this crate does not have): one 64-64 ReLU trunk with a policy head and a value
     /// head, trained by one Adam on `policy − c₂·entropy + c₁·value`; hidden layers
@@ -50,7 +52,9 @@ impl Config {
             ..Config::seed()
         }
     }
+    // ANCHOR_END: design_shared
 
+    // ANCHOR: design_jax
     /// The from-scratch JAX write-up's CartPole design: 1024 environments × 128 steps per
     /// rollout, 4 epochs of 4 minibatches (of 32,768 transitions), two 32-32 tanh networks,
     /// Adam at 3e-4, ε 0.2, a value coefficient of 0.5, an entropy coefficient of 0.01 and
@@ -78,5 +82,5 @@ impl Config {
     pub fn cartpole_1024_spo() -> Config {
         Config { objective: Objective::Spo, minibatch_advantages: true, ..Config::cartpole_1024() }
     }
+    // ANCHOR_END: design_jax
 }
-// ANCHOR_END: designs
