@@ -164,6 +164,11 @@ impl std::error::Error for CheckpointError {
 ///
 /// # Errors
 /// If the file cannot be written.
+///
+/// # Panics
+/// If `config` normalizes observations: such networks are worth nothing without the
+/// statistics they were trained on, so they are saved with [`save_snapshot`], which carries
+/// them.
 pub fn save(
     path: &Path,
     config: &Config,
@@ -179,6 +184,9 @@ pub fn save(
 ///
 /// # Errors
 /// If the file cannot be written.
+///
+/// # Panics
+/// As [`save`].
 pub fn save_for(
     path: &Path,
     env: &str,
@@ -187,8 +195,7 @@ pub fn save_for(
     critic: &Critic,
     progress: Progress,
 ) -> Result<(), CheckpointError> {
-    let snapshot = Snapshot { env, config, actor, critic, observation_stats: None, progress };
-    save_snapshot(path, &snapshot)
+    save_snapshot(path, &without_statistics(env, config, actor, critic, progress))
 }
 
 /// Everything a checkpoint holds, borrowed from a trainer for saving.
@@ -268,11 +275,17 @@ pub fn size_limit(obs_size: usize, action_size: usize, max_hidden: usize) -> u64
 
 // ANCHOR: encode
 /// The checkpoint's bytes, laid out as the format table says, with no environment recorded.
+///
+/// # Panics
+/// As [`save`].
 pub fn encode(config: &Config, actor: &Actor, critic: &Critic, progress: Progress) -> Vec<u8> {
     encode_for("", config, actor, critic, progress)
 }
 
 /// [`encode`], recording the environment `env`.
+///
+/// # Panics
+/// As [`save`].
 pub fn encode_for(
     env: &str,
     config: &Config,
@@ -280,10 +293,32 @@ pub fn encode_for(
     critic: &Critic,
     progress: Progress,
 ) -> Vec<u8> {
-    encode_snapshot(&Snapshot { env, config, actor, critic, observation_stats: None, progress })
+    encode_snapshot(&without_statistics(env, config, actor, critic, progress))
 }
 
-/// The bytes of `snapshot`, laid out as the format table says.
+/// The snapshot of networks that read raw observations.
+///
+/// # Panics
+/// If `config` normalizes observations: the file would load nowhere (chapter 18), and only
+/// its writer can still supply the statistics.
+fn without_statistics<'a>(
+    env: &'a str,
+    config: &'a Config,
+    actor: &'a Actor,
+    critic: &'a Critic,
+    progress: Progress,
+) -> Snapshot<'a> {
+    assert!(
+        !config.normalize_observations,
+        "this config normalizes observations: save its networks with their statistics \
+         (save_snapshot, with Trainer::observation_stats)"
+    );
+    Snapshot { env, config, actor, critic, observation_stats: None, progress }
+}
+
+/// The bytes of `snapshot`, laid out as the format table says, whatever it holds: statistics
+/// that disagree with the config are written as given (and refused by [`decode`]), so that
+/// tests can make such files.
 pub fn encode_snapshot(snapshot: &Snapshot<'_>) -> Vec<u8> {
     let Snapshot { env, config, actor, critic, observation_stats, progress } = *snapshot;
     let mut w = Writer(Vec::new());

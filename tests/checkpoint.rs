@@ -187,7 +187,8 @@ fn a_truncated_file_with_a_damaged_length_is_still_truncated() {
 
 #[test]
 fn non_finite_parameters_are_refused_naming_the_network_the_tensor_and_the_index() {
-    let trainer = trained(small(Config::default()));
+    // Raw observations, so that the networks can be saved alone with `encode`.
+    let trainer = trained(small(Config { normalize_observations: false, ..Config::default() }));
     let mut critic = trainer.critic().clone();
     // Critic tensors: trunk.0.weight [3, 8], trunk.0.bias, trunk.1.weight [8, 8], ...
     critic.parameters_mut()[2].data_mut()[8 * 5 + 3] = f32::NAN;
@@ -287,8 +288,9 @@ fn other_versions_and_other_files_are_named() {
 #[test]
 fn networks_that_do_not_match_the_config_are_refused() {
     // Hidden layers of 16 saved with a config that says 8: the file is internally consistent
-    // (its checksum matches), but the networks are not the ones the config describes.
-    let config = small(Config::default());
+    // (its checksum matches), but the networks are not the ones the config describes. Raw
+    // observations, so that the networks can be saved alone with `encode`.
+    let config = small(Config { normalize_observations: false, ..Config::default() });
     let mut rng = StdRng::seed_from_u64(3);
     let actor_config = ActorConfig {
         hidden: vec![16, 16],
@@ -492,7 +494,8 @@ fn every_config_field_survives_the_round_trip() {
     assert_eq!(&loaded.critic, trainer.critic());
     assert_eq!(loaded.observation_stats.as_ref(), Some(stats), "bit for bit, in f64");
     // Statistics the config does not ask for, or missing where it does, are refused.
-    let missing = encode(&config, trainer.actor(), trainer.critic(), progress);
+    let missing =
+        checkpoint::encode_snapshot(&checkpoint::Snapshot { observation_stats: None, ..snapshot });
     assert!(
         matches!(decode(&missing), Err(Problem::Malformed(m)) if m.contains("missing where the config normalizes")),
         "{:?}",
@@ -645,7 +648,8 @@ fn patched(bytes: &[u8], at: usize, new: &[u8]) -> Vec<u8> {
 
 #[test]
 fn network_sizes_that_cannot_be_built_are_refused_before_building() {
-    let trainer = trained(small(Config::default()));
+    // Raw observations, so that the networks can be saved alone with `encode_for`.
+    let trainer = trained(small(Config { normalize_observations: false, ..Config::default() }));
     let (config, actor, critic) = (trainer.config(), trainer.actor(), trainer.critic());
     let bytes = checkpoint::encode_for("Pendulum-v1", config, actor, critic, Progress::default());
     // After the header (20), progress (16), the name (4 + 11) and the config (163): the
@@ -693,4 +697,15 @@ fn every_sigma_parametrization_round_trips() {
         assert_eq!(loaded.config, config, "{std_param:?}");
         assert_eq!(&loaded.actor, trainer.actor(), "{std_param:?}");
     }
+}
+
+#[test]
+#[should_panic(expected = "this config normalizes observations")]
+fn saving_a_normalizing_config_without_its_statistics_is_refused() {
+    // The file would load nowhere: the decoder refuses networks without the statistics
+    // they were trained on.
+    let config = Config { normalize_observations: true, ..small(Config::seed()) };
+    let envs = (0..config.num_envs).map(|_| Pendulum::new()).collect();
+    let trainer = Trainer::new(config.clone(), envs);
+    encode(&config, trainer.actor(), trainer.critic(), Progress::default());
 }

@@ -7,7 +7,7 @@
 
 mod support;
 
-use ppo::checkpoint::{self, Progress, encode};
+use ppo::checkpoint::{self, Progress};
 use std::ffi::OsString;
 use std::io::{Read, Write};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
@@ -122,7 +122,14 @@ fn altered_endless_and_huge_checkpoints_are_refused_fast() {
     // Finite everywhere but one value, with a checksum that matches.
     let mut actor = saved.actor.clone();
     actor.parameters_mut()[2].data_mut()[7] = f32::INFINITY;
-    let bytes = encode(&saved.config, &actor, &saved.critic, Progress::default());
+    let bytes = checkpoint::encode_snapshot(&checkpoint::Snapshot {
+        env: &saved.env,
+        config: &saved.config,
+        actor: &actor,
+        critic: &saved.critic,
+        observation_stats: saved.observation_stats.as_ref(),
+        progress: Progress::default(),
+    });
     let altered = dir.path("altered.ckpt");
     std::fs::write(&altered, bytes).unwrap();
     assert_one_error(
