@@ -9,8 +9,10 @@ mod counting;
 
 use common::{Array, Fixture};
 use counting::allocations_during;
+use ppo::Pendulum;
 use ppo::Tensor;
 use ppo::adam::{Adam, clip_grad_norm, global_norm};
+use ppo::ppo::{Config, Trainer};
 
 /// The parameter tensors of the recorded problem, in the order PyTorch's optimizer held them.
 const NAMES: [&str; 5] = ["w1", "b1", "w2", "b2", "small"];
@@ -124,7 +126,7 @@ fn replay(run: &str, clip: bool) -> (Worst, usize) {
 /// the build that recorded the fixture) is one ulp off the correctly rounded root for about
 /// 0.6% of inputs, and such a difference can survive into a parameter. Every textbook
 /// rewrite of the update we tried (`β₁·m + (1 − β₁)·g`, an unfused `v`, a reciprocal instead
-/// of a division, f32 betas) leaves at most 91% of the values bit-exact, while all stay
+/// of a division, f32 betas) leaves at most 86% of the values bit-exact, while all stay
 /// within `RELATIVE`: this is the check that the arithmetic order matches.
 fn assert_nearly_all_bit_exact(worst: &Worst, run: &str) {
     assert!(
@@ -294,6 +296,36 @@ fn adam_flushing_subnormal_moments_changes_no_parameter() {
         adam.step(&mut [&mut param], &[&Tensor::from_vec(&[3], grad.clone())]);
     }
     assert_eq!(param.data(), expected.as_slice(), "flushing changed a parameter");
+}
+
+/// Counts, after every iteration of a training run of the `default` preset (seed 1), the
+/// critic's first moments that are subnormal, and prints the most seen at once. With the
+/// flush in `update` there are none; chapter 4 removes the flush (`let flush = |x: f32| x;`)
+/// and runs this to see how many the flush deals with. A whole run, so ignored by default:
+/// `cargo test --release --test adam -- --ignored --nocapture subnormal`.
+#[test]
+#[ignore]
+fn critic_first_moments_subnormal_during_a_default_run() {
+    let config = Config::default();
+    let envs = (0..config.num_envs).map(|_| Pendulum::new()).collect();
+    let mut trainer = Trainer::new(config, envs);
+    let (mut most, mut at, mut iterations, mut total) = (0, 0, 0, 0);
+    while !trainer.is_done() {
+        trainer.iterate().expect("the default preset trains without diverging");
+        iterations += 1;
+        let (_, critic) = trainer.optimizers();
+        let (subnormal, count) = critic.moments().fold((0, 0), |(s, n), (m, _)| {
+            (s + m.data().iter().filter(|x| x.is_subnormal()).count(), n + m.len())
+        });
+        total = count;
+        if subnormal > most {
+            (most, at) = (subnormal, iterations);
+        }
+    }
+    println!(
+        "critic: at most {most} of its {total} first moments subnormal at once \
+         (after iteration {at} of {iterations})"
+    );
 }
 
 #[test]
