@@ -33,6 +33,8 @@ fn obs_error(obs: &[f32; 3], expected: &[f64]) -> f64 {
 struct Errors {
     obs: f64,
     reward: f64,
+    /// Gymnasium's reward where `reward` (the worst reward error) occurred.
+    reward_at: f64,
     state: f64,
     steps: usize,
     exact_obs: usize,
@@ -44,6 +46,9 @@ impl Errors {
         let obs_err = obs_error(&step.obs, obs);
         let reward_err = (step.reward - reward).abs();
         self.obs = self.obs.max(obs_err);
+        if reward_err > self.reward {
+            self.reward_at = reward;
+        }
         self.reward = self.reward.max(reward_err);
         self.state = self.state.max((state.0 - next[0]).abs()).max((state.1 - next[1]).abs());
         self.steps += 1;
@@ -54,8 +59,14 @@ impl Errors {
     fn report(&self, what: &str) {
         println!(
             "{what}: {} steps; max |obs error| {:e} ({} bit-exact), max |reward error| {:e} \
-             ({} bit-exact), max |state error| {:e}",
-            self.steps, self.obs, self.exact_obs, self.reward, self.exact_reward, self.state
+             (at a reward of {:e}; {} bit-exact), max |state error| {:e}",
+            self.steps,
+            self.obs,
+            self.exact_obs,
+            self.reward,
+            self.reward_at,
+            self.exact_reward,
+            self.state
         );
     }
 }
@@ -136,27 +147,47 @@ fn one_ulp_at_the_start_is_visible_at_the_end() {
 }
 
 /// A port that is right "up to rounding": it widens the torque to f64 before multiplying by
-/// 3/(ml²), where NumPy stays in float32. The recorded episodes expose it.
+/// 3/(ml²), where NumPy stays in float32. One step of it, and its observation.
+fn all_f64_step(g: f64, (theta, theta_dot): (f64, f64), action: f64) -> ((f64, f64), [f32; 3]) {
+    let u = f64::from(action as f32).clamp(-2.0, 2.0);
+    let theta_dot = (theta_dot + (3.0 * g / 2.0 * theta.sin() + 3.0 * u) * 0.05).clamp(-8.0, 8.0);
+    let theta = theta + theta_dot * 0.05;
+    ((theta, theta_dot), [theta.cos() as f32, theta.sin() as f32, theta_dot as f32])
+}
+
+/// The all-f64 port passes every single recorded transition; the recorded episodes expose it.
 #[test]
 fn an_all_f64_port_drifts_away_from_gymnasium() {
+    let fx = Fixture::load("pendulum_transitions.txt");
+    let (g, state, action, obs) = (fx.get("g"), fx.get("state"), fx.get("action"), fx.get("obs"));
+    let single = (0..g.values.len())
+        .map(|i| {
+            let from = (row(state, i)[0], row(state, i)[1]);
+            obs_error(&all_f64_step(g.values[i], from, action.values[i]).1, row(obs, i))
+        })
+        .fold(0.0_f64, f64::max);
+    println!("all-f64 port: single transitions within {single:e}");
+    assert!(single <= OBS_TOLERANCE, "single transitions off by {single:e}");
+
     let fx = Fixture::load("pendulum_episodes.txt");
     let mut worst = (0.0_f64, 0, 0);
     for k in 0..fx.get("count").scalar() as usize {
         let get = |name: &str| fx.get(&format!("ep{k}.{name}"));
-        let g = get("g").scalar();
-        let (mut theta, mut theta_dot) =
-            (get("initial_state").values[0], get("initial_state").values[1]);
+        let mut state = (get("initial_state").values[0], get("initial_state").values[1]);
+        let mut first_failure = None;
         for t in 0..STEPS {
-            let u = f64::from(get("action").values[t] as f32).clamp(-2.0, 2.0);
-            theta_dot += (3.0 * g / 2.0 * theta.sin() + 3.0 * u) * 0.05;
-            theta_dot = theta_dot.clamp(-8.0, 8.0);
-            theta += theta_dot * 0.05;
-            let obs = [theta.cos() as f32, theta.sin() as f32, theta_dot as f32];
+            let (next, obs) = all_f64_step(get("g").scalar(), state, get("action").values[t]);
+            state = next;
             let err = obs_error(&obs, row(get("obs"), t));
+            if err > OBS_TOLERANCE && first_failure.is_none() {
+                first_failure = Some(t + 1);
+            }
             if err > worst.0 {
                 worst = (err, k, t + 1);
             }
         }
+        let first = first_failure.map_or("never".to_string(), |t| format!("at step {t}"));
+        println!("all-f64 port: episode {k} first off by more than 1e-6 {first}");
     }
     println!("all-f64 port: max |obs error| {:e} (episode {}, step {})", worst.0, worst.1, worst.2);
     assert!(worst.0 > 100.0 * OBS_TOLERANCE, "max obs error only {:e}", worst.0);
