@@ -2,10 +2,11 @@
 //! handing a job to the waiting worker and getting it back (`Workers::join` with empty
 //! closures), against starting a thread for each job (`std::thread::scope`), and the work
 //! the two threads share at every minibatch of the `default` preset: the actor's and the
-//! critic's gradients at batch 256, one after the other on one thread, and side by side.
+//! critic's gradients at batch 256 (the preset's networks), one after the other on one
+//! thread, and side by side.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use ppo::nn::{Actor, ActorConfig, Critic, CriticConfig};
+use ppo::nn::{Actor, ActorConfig, Critic, CriticConfig, Init, StdParam};
 use ppo::normal;
 use ppo::parallel::Workers;
 use ppo::{Tape, Tensor};
@@ -67,8 +68,15 @@ fn minibatch(c: &mut Criterion) {
     let obs = Tensor::randn(&[batch, 3], &mut rng);
     let actions = Tensor::randn(&[batch, 1], &mut rng);
     let returns = Tensor::randn(&[batch], &mut rng);
-    let actor = Actor::new(&ActorConfig::default(), &mut rng);
-    let critic = Critic::new(&CriticConfig::default(), &mut rng);
+    // The `default` preset's networks: log σ as a parameter, orthogonal initialization.
+    let actor = ActorConfig {
+        std: StdParam::LogStd { init: 0.0, clamp: Some((-20.0, 2.0)) },
+        init: Init::Orthogonal,
+        ..ActorConfig::default()
+    };
+    let actor = Actor::new(&actor, &mut rng);
+    let critic =
+        Critic::new(&CriticConfig { init: Init::Orthogonal, ..CriticConfig::default() }, &mut rng);
     let (mut actor_tape, mut critic_tape) = (Tape::new(), Tape::new());
     let mut group = c.benchmark_group("minibatch gradients, batch 256");
     group.measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_millis(500));
