@@ -637,6 +637,7 @@ pub enum DistributionKind {
     /// One of `n` choices, by softmax of the logits: the distribution of discrete actions.
     Categorical,
 }
+// ANCHOR_END: distribution_kind
 
 impl DistributionKind {
     // ANCHOR: head
@@ -692,6 +693,7 @@ impl DistributionKind {
             ActionSpace::Continuous { low, high } => (low, high),
         };
         // ANCHOR_END: over
+        // ANCHOR: over_bounds
         let (dims, lo, hi) = (low.len(), low[0], high[0]);
         let box_shape = || format!("actions bounded by {low:?} and {high:?}");
         let one_interval = low.iter().all(|&l| l == lo) && high.iter().all(|&h| h == hi);
@@ -717,5 +719,5 @@ impl DistributionKind {
             DistributionKind::Categorical => unreachable!("handled with the action space"),
         }
     }
+    // ANCHOR_END: over_bounds
 }
-// ANCHOR_END: distribution_kind

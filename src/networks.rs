@@ -249,7 +249,7 @@ impl Actor {
     }
     // ANCHOR_END: actor_new
 
-    // ANCHOR: actor_forward
+    // ANCHOR: actor_trunk
     /// The distribution's parameters, `[batch, action_size]` each, for `obs: [batch, obs_size]`,
     /// in any [`Graph`]. The one definition of the actor's math.
     pub fn outputs_with<'p, G: Graph<'p>>(
@@ -267,6 +267,7 @@ impl Actor {
         self.trunk.forward(graph, obs)
     }
 
+    // ANCHOR_END: actor_trunk
     // ANCHOR: heads
     /// The heads on the trunk's features `h`.
     pub fn heads_with<'p, G: Graph<'p>>(&'p self, graph: &mut G, h: G::Node) -> Outputs<G::Node> {
@@ -326,7 +327,6 @@ impl Actor {
         }
     }
     // ANCHOR_END: heads
-    // ANCHOR_END: actor_forward
 
     /// [`outputs_with`](Actor::outputs_with) for a head with two outputs: `(mean, std)` for a
     /// Gaussian head, `(α, β)` for a Beta head.
