@@ -3,10 +3,11 @@
 //! [`Workers::join`] runs one closure on the calling thread and another on the worker, and
 //! returns when both have finished: what [`std::thread::scope`] does with one spawned thread,
 //! except that the worker is started once and then waits for work. A minibatch step of the
-//! `default` preset's networks takes about a third of a millisecond on one thread; handing
-//! half of it to another thread costs tens of microseconds on the book's machine, whether the
-//! thread waits or is started anew (`cargo bench --bench parallel`, chapter 14), and a waiting
-//! worker does it without allocating a thread per minibatch.
+//! `default` preset's networks takes about a third of a millisecond on one thread. On the
+//! book's machine, waking a sleeping thread to hand it half of that costs tens of
+//! microseconds, as much as starting a new one; so a side that waits first spins, watching
+//! one atomic counter, and hands over in under a microsecond (`cargo bench --bench parallel`,
+//! chapter 14). Only a wait longer than `SPIN` ends asleep.
 //!
 //! The closures may borrow anything the caller can (the networks, the rollout buffer), which
 //! is what makes one `unsafe` necessary: the worker is not scoped, so the compiler cannot see
@@ -15,8 +16,10 @@
 
 use std::any::Any;
 use std::panic::{self, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
 
 /// The calling thread, and a worker thread when two threads were asked for.
 #[derive(Default)]
@@ -29,14 +32,31 @@ struct Worker {
     handle: Option<JoinHandle<()>>,
 }
 
-/// What the calling thread and the worker share: one state, and one condition variable
-/// that either side waits on for the other to change it.
+/// What the calling thread and the worker share: one state behind a lock, a condition
+/// variable that a side asleep waits on for the other to change the state, and a count of
+/// changes that a side awake watches instead.
 #[derive(Default)]
 struct Shared {
-    state: Mutex<State>,
+    slot: Mutex<Slot>,
     changed: Condvar,
+    /// Incremented at every change of the state, so that a waiting side can spin on one
+    /// atomic read instead of taking the lock.
+    changes: AtomicU64,
 }
 
+#[derive(Default)]
+struct Slot {
+    state: State,
+    /// Threads blocked on `changed`: a change wakes them only if there are any, since the
+    /// wake-up is a system call.
+    sleepers: u32,
+}
+
+/// How long a side that waits watches `changes` before it goes to sleep. A handover between
+/// minibatches comes within tens of microseconds, and waking a sleeping thread costs about
+/// as much as the work it is woken for (chapter 14); a longer gap (collecting a rollout,
+/// the run's end) costs at most this much of a core's time before the side sleeps.
+const SPIN: Duration = Duration::from_micros(200);
 #[derive(Default)]
 enum State {
     /// Waiting for a job.
@@ -58,27 +78,52 @@ struct Job(*mut (dyn FnMut() + Send + 'static));
 unsafe impl Send for Job {}
 
 impl Shared {
-    /// Locks the state. Neither side runs user code while holding the lock, so it cannot be
+    /// Locks the slot. Neither side runs user code while holding the lock, so it cannot be
     /// poisoned by a panic; the poisoned case is handled anyway, since `join` must not unwind
     /// while the worker may still be running its job.
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    fn lock(&self) -> MutexGuard<'_, Slot> {
+        self.slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Waits until `ready` holds for the state, and returns the lock.
-    fn wait_until(&self, ready: impl Fn(&State) -> bool) -> MutexGuard<'_, State> {
-        let mut state = self.lock();
-        while !ready(&state) {
-            state = self.changed.wait(state).unwrap_or_else(|poisoned| poisoned.into_inner());
+    // ANCHOR: wait_until
+    /// Waits until `ready` holds for the state, and returns the lock. Spins first: while the
+    /// count of changes stays what it was, nothing can have become ready, and reading it
+    /// costs neither side a lock.
+    fn wait_until(&self, ready: impl Fn(&State) -> bool) -> MutexGuard<'_, Slot> {
+        let mut slot = self.lock();
+        if ready(&slot.state) {
+            return slot;
         }
-        state
+        let seen = self.changes.load(Ordering::Acquire);
+        drop(slot);
+        let start = Instant::now();
+        'spin: while start.elapsed() < SPIN {
+            for _ in 0..64 {
+                if self.changes.load(Ordering::Acquire) != seen {
+                    break 'spin;
+                }
+                std::hint::spin_loop();
+            }
+        }
+        slot = self.lock();
+        while !ready(&slot.state) {
+            slot.sleepers += 1;
+            slot = self.changed.wait(slot).unwrap_or_else(|poisoned| poisoned.into_inner());
+            slot.sleepers -= 1;
+        }
+        slot
     }
 
-    fn set(&self, mut state: MutexGuard<'_, State>, new: State) {
-        *state = new;
-        drop(state);
-        self.changed.notify_all();
+    fn set(&self, mut slot: MutexGuard<'_, Slot>, new: State) {
+        slot.state = new;
+        self.changes.fetch_add(1, Ordering::Release);
+        let sleepers = slot.sleepers;
+        drop(slot);
+        if sleepers > 0 {
+            self.changed.notify_all();
+        }
     }
+    // ANCHOR_END: wait_until
 }
 
 impl Workers {
@@ -144,7 +189,7 @@ impl Workers {
         shared.set(idle, State::Job(Job(job)));
         let first = panic::catch_unwind(AssertUnwindSafe(here));
         let mut done = shared.wait_until(|s| matches!(s, State::Done(_)));
-        let State::Done(panicked) = std::mem::take(&mut *done) else { unreachable!() };
+        let State::Done(panicked) = std::mem::take(&mut done.state) else { unreachable!() };
         shared.set(done, State::Idle);
         match (first, panicked) {
             (Err(payload), _) | (Ok(_), Some(payload)) => panic::resume_unwind(payload),
@@ -158,7 +203,7 @@ impl Workers {
 fn work(shared: &Shared) {
     loop {
         let mut state = shared.wait_until(|s| matches!(s, State::Job(_) | State::Quit));
-        let State::Job(job) = std::mem::take(&mut *state) else { return };
+        let State::Job(job) = std::mem::take(&mut state.state) else { return };
         drop(state);
         // SAFETY: `join` keeps the closure alive and untouched until it sees `Done`.
         let outcome = panic::catch_unwind(AssertUnwindSafe(|| unsafe { (*job.0)() }));
@@ -200,6 +245,25 @@ mod tests {
             assert_ne!(thread, here, "the second closure ran on the calling thread");
         }
         assert_eq!(written, [100; 10]);
+    }
+
+    #[test]
+    fn a_side_that_waited_past_its_spin_is_woken() {
+        // Longer than SPIN on both sides: the worker waits for the next job, and then the
+        // caller waits for the worker's slow job, each asleep on the condition variable.
+        let mut workers = Workers::new(2);
+        let past_spin = SPIN * 5;
+        for round in 0..3 {
+            thread::sleep(past_spin);
+            let (here, there) = workers.join(
+                || round,
+                || {
+                    thread::sleep(past_spin);
+                    round * 10
+                },
+            );
+            assert_eq!((here, there), (round, round * 10));
+        }
     }
 
     #[test]
