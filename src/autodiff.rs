@@ -13,7 +13,7 @@
 //! The tape keeps its buffers when it is cleared: a training step that builds the same
 //! computation as the step before reuses every buffer and allocates nothing.
 
-use crate::tensor::{Tensor, accumulate_column_sums, assert_is_row, gemm_nn, gemm_nt, gemm_tn};
+use crate::tensor::{Tensor, accumulate_column_sums, gemm_nn, gemm_nt, gemm_tn};
 use std::fmt;
 
 // ANCHOR: var
@@ -309,7 +309,7 @@ fn assert_same_shape(op: &str, a: &Tensor, b: &Tensor) {
 
 /// `out = f(x)` elementwise, reusing `out`'s storage.
 fn map_into(out: &mut Tensor, x: &Tensor, f: impl Fn(f32) -> f32) {
-    out.reset_zeros(x.shape());
+    out.reset_for_overwrite(x.shape());
     for (o, &x) in out.data_mut().iter_mut().zip(x.data()) {
         *o = f(x);
     }
@@ -318,7 +318,7 @@ fn map_into(out: &mut Tensor, x: &Tensor, f: impl Fn(f32) -> f32) {
 /// `out = f(a, b)` elementwise for equal shapes, reusing `out`'s storage.
 fn zip_into(op: &str, out: &mut Tensor, a: &Tensor, b: &Tensor, f: impl Fn(f32, f32) -> f32) {
     assert_same_shape(op, a, b);
-    out.reset_zeros(a.shape());
+    out.reset_for_overwrite(a.shape());
     for ((o, &a), &b) in out.data_mut().iter_mut().zip(a.data()).zip(b.data()) {
         *o = f(a, b);
     }
@@ -485,10 +485,7 @@ impl Op for AddBias {
         "add_bias"
     }
     fn forward(&self, x: &[&Tensor], _: Params, out: &mut Tensor) {
-        let (_, cols) = x[0].dims2();
-        assert_is_row(x[1], cols, x[0].shape());
-        out.copy_from(x[0]);
-        out.add_row_in_place(x[1]);
+        x[0].add_row_into(x[1], out);
     }
     fn backward(&self, ctx: &Backward<'_>, grad: &mut Tensor) {
         if ctx.input == 0 {

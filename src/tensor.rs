@@ -214,6 +214,16 @@ impl Tensor {
         self.data.resize(element_count(shape), 0.0);
     }
 
+    /// Makes this tensor one of `shape` for a caller that writes every element next,
+    /// reusing its storage: what it holds until then is left as it was, so a buffer that
+    /// already has this many elements costs nothing (where [`reset_zeros`](Self::reset_zeros)
+    /// would first write zeros that are then overwritten).
+    pub fn reset_for_overwrite(&mut self, shape: &[usize]) {
+        self.shape.clear();
+        self.shape.extend_from_slice(shape);
+        self.data.resize(element_count(shape), 0.0);
+    }
+
     /// Makes this tensor a copy of `other`, reusing its storage.
     pub fn copy_from(&mut self, other: &Tensor) {
         self.shape.clear();
@@ -307,6 +317,19 @@ impl Tensor {
         let mut out = self.clone();
         out.add_row_in_place(bias);
         out
+    }
+
+    /// `out = self + bias`, the bias added to every row, reusing `out`'s storage: one pass
+    /// over the batch instead of a copy and then an addition.
+    pub fn add_row_into(&self, bias: &Tensor, out: &mut Tensor) {
+        let (_, cols) = self.dims2();
+        assert_is_row(bias, cols, &self.shape);
+        out.reset_for_overwrite(&self.shape);
+        for (out_row, row) in out.data.chunks_exact_mut(cols).zip(self.data.chunks_exact(cols)) {
+            for ((o, &x), &b) in out_row.iter_mut().zip(row).zip(&bias.data) {
+                *o = x + b;
+            }
+        }
     }
 
     /// In place form of [`Tensor::add_row`].
@@ -715,7 +738,7 @@ pub fn gemm_nt(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32]
         blocked_gemm(&Plain { a, b: &packed.0, k, n }, m, k, n, c);
         return;
     }
-    let (full_rows, cols) = (m - m % 4, n - n % 4);
+    let (full_rows, cols) = (m - m % MR, n - n % 4);
     let (depth, tail) = (k / NT_LANES, k - k % NT_LANES);
     // Row p of Bᵀ goes to row (p mod 8)·depth + p div 8: each lane's rows together, in order.
     let packed = pack_transposed(b, k, cols, |p| {
@@ -964,6 +987,22 @@ mod tests {
         let long: Vec<f32> = (1..=1000).map(|i| i as f32).collect();
         assert_eq!(sum_slice(&long), 500_500.0);
         assert_eq!(dot(&long[..37], &[1.0; 37]), 703.0);
+    }
+
+    #[test]
+    fn add_row_into_matches_add_row_and_reuses_a_dirty_buffer() {
+        let x = Tensor::from_vec(&[2, 3], vec![1.0, -2.0, 3.0, 0.5, -0.0, 6.0]);
+        let bias = Tensor::from_vec(&[3], vec![0.25, 0.0, -1.0]);
+        // A buffer left over from other work: other shape, other values.
+        let mut out = Tensor::filled(&[3, 2], 9.0);
+        x.add_row_into(&bias, &mut out);
+        assert_eq!(out.shape(), &[2, 3]);
+        let bits = |t: &Tensor| t.data().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&out), bits(&x.add_row(&bias)));
+        // A buffer with fewer elements than needed: it grows, and every element is written.
+        let mut longer = Tensor::filled(&[1], 9.0);
+        x.add_row_into(&bias, &mut longer);
+        assert_eq!(bits(&longer), bits(&x.add_row(&bias)));
     }
 
     #[test]
