@@ -557,7 +557,9 @@ impl Op for Softplus {
 /// beyond `t = 9.5` the result rounds to 1 in `f32`. `e = 2^y` with `y = −2t·log₂e`, split
 /// into an integer `n` (applied to the exponent bits) and `f ∈ [−½, ½]`, whose `2^f` is its
 /// Taylor series to the 10th power (error below 3e-13). For `t < 2⁻¹²` the subtraction
-/// `1 − e` would lose digits, and the series `t − t³/3` is exact to `f64` there instead.
+/// `1 − e` would lose digits; there `tanh t = t − t³/3 + …` and `t³/3` is less than half a
+/// unit in the last place of the `f32` `t`, so the answer is `t` itself (a test checks all
+/// 965 million such `f32`). Returning `t` spares a second division per element.
 #[inline]
 pub fn tanh(x: f32) -> f32 {
     const LOG2_E: f64 = std::f64::consts::LOG2_E;
@@ -578,8 +580,7 @@ pub fn tanh(x: f32) -> f32 {
     let scale = f64::from_bits(((n as i64 + 1023) as u64) << 52);
     let e = series * scale;
     let large = (1.0 - e) / (1.0 + e);
-    let small = t - t * t * t / 3.0;
-    let magnitude = if t < 1.0 / 4096.0 { small } else { large };
+    let magnitude = if t < 1.0 / 4096.0 { t } else { large };
     (magnitude as f32).copysign(x)
 }
 // ANCHOR_END: tanh
