@@ -267,6 +267,16 @@ mod tests {
     }
 
     #[test]
+    fn dropping_the_workers_ends_the_worker_thread() {
+        let mut workers = Workers::new(2);
+        assert_eq!(workers.join(|| 1, || 2), (1, 2));
+        // The worker thread holds the other reference to the shared state until it ends.
+        let shared = Arc::downgrade(&workers.worker.as_ref().expect("a worker").shared);
+        drop(workers);
+        assert!(shared.upgrade().is_none(), "the worker thread outlived its Workers");
+    }
+
+    #[test]
     fn one_thread_runs_both_closures_in_order_on_the_calling_thread() {
         let mut workers = Workers::new(1);
         assert_eq!(workers.threads(), 1);
