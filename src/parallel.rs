@@ -7,7 +7,8 @@
 //! book's machine, waking a sleeping thread to hand it half of that costs tens of
 //! microseconds, as much as starting a new one; so a side that waits first spins, watching
 //! one atomic counter, and hands over in under a microsecond (`cargo bench --bench parallel`,
-//! chapter 14). Only a wait longer than `SPIN` ends asleep.
+//! chapter 14). Only a wait longer than `SPIN` ends asleep, and a spinning side offers its
+//! core to other threads as it goes, for machines with more threads than cores.
 //!
 //! The closures may borrow anything the caller can (the networks, the rollout buffer), which
 //! is what makes one `unsafe` necessary: the worker is not scoped, so the compiler cannot see
@@ -104,6 +105,9 @@ impl Shared {
                 }
                 std::hint::spin_loop();
             }
+            // If the machine has more runnable threads than cores, the thread this one waits
+            // for may be waiting for this core: offer it.
+            thread::yield_now();
         }
         slot = self.lock();
         while !ready(&slot.state) {
