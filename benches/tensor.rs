@@ -3,7 +3,7 @@
 
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
-use ppo::tensor::{gemm_nn, gemm_nt, gemm_tn};
+use ppo::tensor::{Write, gemm_nn, gemm_nt, gemm_tn};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use std::hint::black_box;
@@ -16,7 +16,7 @@ use std::time::Duration;
 const SHAPES: [(usize, usize, usize); 6] =
     [(64, 3, 64), (64, 64, 64), (64, 64, 2), (256, 64, 64), (2048, 64, 64), (32768, 32, 32)];
 
-type Kernel = fn(usize, usize, usize, &[f32], &[f32], &mut [f32]);
+type Kernel = fn(usize, usize, usize, &[f32], &[f32], &mut [f32], Write);
 
 /// Benches `kernel` on random operands of the lengths `(m, k, n)` asks for, counting
 /// 2·m·k·n operations per call.
@@ -33,7 +33,7 @@ fn bench_product(
     group.throughput(Throughput::Elements((2 * m * k * n) as u64));
     group.bench_function(name, |bench| {
         bench.iter(|| {
-            kernel(m, k, n, black_box(a.data()), black_box(b.data()), &mut out);
+            kernel(m, k, n, black_box(a.data()), black_box(b.data()), &mut out, Write::Add);
             black_box(&mut out);
         })
     });

@@ -13,7 +13,7 @@
 //! The tape keeps its buffers when it is cleared: a training step that builds the same
 //! computation as the step before reuses every buffer and allocates nothing.
 
-use crate::tensor::{Tensor, accumulate_column_sums, gemm_nn, gemm_nt, gemm_tn};
+use crate::tensor::{Tensor, Write, accumulate_column_sums, gemm_nn, gemm_nt, gemm_tn};
 use std::fmt;
 
 // ANCHOR: var
@@ -53,8 +53,16 @@ pub trait Op: Sync {
     fn forward(&self, inputs: &[&Tensor], params: Params, out: &mut Tensor);
 
     /// Adds the gradient of the loss with respect to input `ctx.input` to `input_grad`
-    /// (accumulating, because a value used twice receives gradient from both uses).
+    /// (accumulating, because a value used twice receives gradient from both uses), or
+    /// writes it there when `ctx.write` says [`Write::Overwrite`].
     fn backward(&self, ctx: &Backward<'_>, input_grad: &mut Tensor);
+
+    /// Whether [`backward`](Op::backward) honours `ctx.write`. If it does, the first gradient
+    /// to reach an input is written over whatever its buffer held, and the buffer need not be
+    /// zeroed first; if not (the default), the tape zeroes the buffer and always asks to add.
+    fn overwrites(&self) -> bool {
+        false
+    }
 }
 
 /// What an operation's backward rule may look at.
@@ -69,6 +77,11 @@ pub struct Backward<'a> {
     pub output: &'a Tensor,
     /// The gradient of the loss with respect to the output.
     pub output_grad: &'a Tensor,
+    /// [`Write::Add`], or [`Write::Overwrite`] when this is the first gradient to reach the
+    /// input and the operation [`overwrites`](Op::overwrites): then `input_grad` has the
+    /// input's shape but stale values, and each element is written as `g + 0.0` (the bits
+    /// `0 + g` would have), so the result is the same as adding to zeros.
+    pub write: Write,
 }
 // ANCHOR_END: op
 
@@ -95,6 +108,8 @@ pub struct Tape {
     grads: Vec<Tensor>,
     /// Nodes whose gradients the last `backward` computed (0 before any).
     grads_ready: usize,
+    /// During `backward`: whether a node's gradient buffer has been written yet.
+    written: Vec<bool>,
 }
 // ANCHOR_END: tape
 
@@ -266,18 +281,21 @@ impl Tape {
         while self.grads.len() < count {
             self.grads.push(Tensor::default());
         }
-        for ((grad, value), node) in
-            self.grads.iter_mut().zip(&self.values).zip(&self.nodes[..count])
-        {
-            if node.needs_grad {
-                grad.reset_zeros(value.shape());
-            }
-        }
+        // No buffer is zeroed in advance: see `first_write`.
+        let mut written = std::mem::take(&mut self.written);
+        written.clear();
+        written.resize(count, false);
         if self.nodes[loss.0].needs_grad {
+            self.grads[loss.0].reset_zeros(self.values[loss.0].shape());
             self.grads[loss.0].data_mut()[0] = 1.0;
+            written[loss.0] = true;
         }
         for index in (0..count).rev() {
             let node = self.nodes[index];
+            if node.needs_grad && !written[index] {
+                // No gradient reached this node: it is zero.
+                self.grads[index].reset_zeros(self.values[index].shape());
+            }
             let Some(op) = node.op.filter(|_| node.needs_grad) else { continue };
             let mut inputs = [&NO_INPUT; MAX_INPUTS];
             for (value, &i) in inputs.iter_mut().zip(&node.inputs[..node.arity]) {
@@ -287,21 +305,44 @@ impl Tape {
             let (earlier_grads, rest) = self.grads.split_at_mut(index);
             for (k, &input) in node.inputs[..node.arity].iter().enumerate() {
                 if self.nodes[input].needs_grad {
+                    let grad = &mut earlier_grads[input];
+                    let shape = self.values[input].shape();
+                    let write = first_write(grad, shape, &mut written[input], op.overwrites());
                     let ctx = Backward {
                         input: k,
                         inputs: &inputs[..node.arity],
                         params: node.params,
                         output: &self.values[index],
                         output_grad: &rest[0],
+                        write,
                     };
-                    op.backward(&ctx, &mut earlier_grads[input]);
+                    op.backward(&ctx, grad);
                 }
             }
         }
+        self.written = written;
         self.grads_ready = count;
     }
     // ANCHOR_END: backward
 }
+
+// ANCHOR: first_write
+/// How a backward rule is to store into `grad`, the gradient buffer of a value of `shape`.
+/// A later writer adds to what earlier uses wrote. The first (`written` is still false)
+/// finds the buffer holding the previous step's gradient: it writes over it if its rule
+/// `overwrites`, which spares a pass of zeros, and otherwise adds into zeros.
+fn first_write(grad: &mut Tensor, shape: &[usize], written: &mut bool, overwrites: bool) -> Write {
+    if std::mem::replace(written, true) {
+        Write::Add
+    } else if overwrites {
+        grad.reset_for_overwrite(shape);
+        Write::Overwrite
+    } else {
+        grad.reset_zeros(shape);
+        Write::Add
+    }
+}
+// ANCHOR_END: first_write
 
 fn assert_same_shape(op: &str, a: &Tensor, b: &Tensor) {
     assert!(a.shape() == b.shape(), "{op}: shapes {:?} and {:?} differ", a.shape(), b.shape());
@@ -324,8 +365,18 @@ fn zip_into(op: &str, out: &mut Tensor, a: &Tensor, b: &Tensor, f: impl Fn(f32, 
     }
 }
 
-/// `grad += output_grad · local(x, y)` elementwise, where `local` is the derivative of an
-/// elementwise operation at input `x` with output `y`.
+/// `grad[i] += values[i]`, or `grad[i] = values[i]` when `write` says so: one loop for each,
+/// rather than one loop with a test inside, so that both vectorize.
+fn write_each(grad: &mut Tensor, write: Write, values: impl Iterator<Item = f32>) {
+    let grad = grad.data_mut().iter_mut();
+    match write {
+        Write::Add => grad.zip(values).for_each(|(g, v)| Write::Add.store(g, v)),
+        Write::Overwrite => grad.zip(values).for_each(|(g, v)| Write::Overwrite.store(g, v)),
+    }
+}
+
+/// `grad += output_grad · local(x, y)` elementwise (or `=`, as `ctx.write` says), where
+/// `local` is the derivative of an elementwise operation at input `x` with output `y`.
 fn chain_elementwise(
     ctx: &Backward<'_>,
     x: &Tensor,
@@ -333,9 +384,7 @@ fn chain_elementwise(
     local: impl Fn(f32, f32) -> f32,
 ) {
     let terms = x.data().iter().zip(ctx.output.data()).zip(ctx.output_grad.data());
-    for (g, ((&x, &y), &dy)) in grad.data_mut().iter_mut().zip(terms) {
-        *g += dy * local(x, y);
-    }
+    write_each(grad, ctx.write, terms.map(|((&x, &y), &dy)| dy * local(x, y)));
 }
 
 // ANCHOR: ops_add_sub
@@ -349,7 +398,10 @@ impl Op for Add {
         zip_into("add", out, x[0], x[1], |a, b| a + b);
     }
     fn backward(&self, ctx: &Backward<'_>, grad: &mut Tensor) {
-        grad.add_assign(ctx.output_grad);
+        write_each(grad, ctx.write, ctx.output_grad.data().iter().copied());
+    }
+    fn overwrites(&self) -> bool {
+        true
     }
 }
 
@@ -364,7 +416,10 @@ impl Op for Sub {
     }
     fn backward(&self, ctx: &Backward<'_>, grad: &mut Tensor) {
         let sign = if ctx.input == 0 { 1.0 } else { -1.0 };
-        grad.add_scaled(ctx.output_grad, sign);
+        write_each(grad, ctx.write, ctx.output_grad.data().iter().map(|&dy| dy * sign));
+    }
+    fn overwrites(&self) -> bool {
+        true
     }
 }
 // ANCHOR_END: ops_add_sub
@@ -382,9 +437,10 @@ impl Op for Mul {
     fn backward(&self, ctx: &Backward<'_>, grad: &mut Tensor) {
         let other = ctx.inputs[1 - ctx.input];
         let terms = other.data().iter().zip(ctx.output_grad.data());
-        for (g, (&other, &dy)) in grad.data_mut().iter_mut().zip(terms) {
-            *g += dy * other;
-        }
+        write_each(grad, ctx.write, terms.map(|(&other, &dy)| dy * other));
+    }
+    fn overwrites(&self) -> bool {
+        true
     }
 }
 
@@ -401,9 +457,11 @@ impl Op for Div {
         let b = ctx.inputs[1];
         let terms = b.data().iter().zip(ctx.output.data()).zip(ctx.output_grad.data());
         let numerator_side = ctx.input == 0;
-        for (g, ((&b, &y), &dy)) in grad.data_mut().iter_mut().zip(terms) {
-            *g += if numerator_side { dy / b } else { -dy * y / b };
-        }
+        let values = terms.map(|((&b, &y), &dy)| if numerator_side { dy / b } else { -dy * y / b });
+        write_each(grad, ctx.write, values);
+    }
+    fn overwrites(&self) -> bool {
+        true
     }
 }
 // ANCHOR_END: ops_mul_div
@@ -419,7 +477,10 @@ impl Op for Neg {
         map_into(out, x[0], |x| -x);
     }
     fn backward(&self, ctx: &Backward<'_>, grad: &mut Tensor) {
-        grad.add_scaled(ctx.output_grad, -1.0);
+        write_each(grad, ctx.write, ctx.output_grad.data().iter().map(|&dy| -dy));
+    }
+    fn overwrites(&self) -> bool {
+        true
     }
 }
 
@@ -433,7 +494,10 @@ impl Op for AddScalar {
         map_into(out, x[0], |x| x + p[0]);
     }
     fn backward(&self, ctx: &Backward<'_>, grad: &mut Tensor) {
-        grad.add_assign(ctx.output_grad);
+        write_each(grad, ctx.write, ctx.output_grad.data().iter().copied());
+    }
+    fn overwrites(&self) -> bool {
+        true
     }
 }
 
@@ -447,7 +511,11 @@ impl Op for MulScalar {
         map_into(out, x[0], |x| x * p[0]);
     }
     fn backward(&self, ctx: &Backward<'_>, grad: &mut Tensor) {
-        grad.add_scaled(ctx.output_grad, ctx.params[0]);
+        let c = ctx.params[0];
+        write_each(grad, ctx.write, ctx.output_grad.data().iter().map(|&dy| dy * c));
+    }
+    fn overwrites(&self) -> bool {
+        true
     }
 }
 // ANCHOR_END: ops_scalar
@@ -463,17 +531,20 @@ impl Op for MatMul {
     fn forward(&self, x: &[&Tensor], _: Params, out: &mut Tensor) {
         let ((m, k), (k2, n)) = (x[0].dims2(), x[1].dims2());
         assert_eq!(k, k2, "matmul: shapes {:?} and {:?} do not chain", x[0].shape(), x[1].shape());
-        out.reset_zeros(&[m, n]);
-        gemm_nn(m, k, n, x[0].data(), x[1].data(), out.data_mut());
+        out.reset_for_overwrite(&[m, n]);
+        gemm_nn(m, k, n, x[0].data(), x[1].data(), out.data_mut(), Write::Overwrite);
     }
     fn backward(&self, ctx: &Backward<'_>, grad: &mut Tensor) {
         let (a, b, dy) = (ctx.inputs[0], ctx.inputs[1], ctx.output_grad);
         let ((m, k), (_, n)) = (a.dims2(), b.dims2());
         if ctx.input == 0 {
-            gemm_nt(m, n, k, dy.data(), b.data(), grad.data_mut());
+            gemm_nt(m, n, k, dy.data(), b.data(), grad.data_mut(), ctx.write);
         } else {
-            gemm_tn(k, m, n, a.data(), dy.data(), grad.data_mut());
+            gemm_tn(k, m, n, a.data(), dy.data(), grad.data_mut(), ctx.write);
         }
+    }
+    fn overwrites(&self) -> bool {
+        true
     }
 }
 
@@ -489,11 +560,14 @@ impl Op for AddBias {
     }
     fn backward(&self, ctx: &Backward<'_>, grad: &mut Tensor) {
         if ctx.input == 0 {
-            grad.add_assign(ctx.output_grad);
+            write_each(grad, ctx.write, ctx.output_grad.data().iter().copied());
         } else {
             let (_, cols) = ctx.output_grad.dims2();
-            accumulate_column_sums(ctx.output_grad.data(), cols, grad.data_mut());
+            accumulate_column_sums(ctx.output_grad.data(), cols, grad.data_mut(), ctx.write);
         }
+    }
+    fn overwrites(&self) -> bool {
+        true
     }
 }
 // ANCHOR_END: ops_linear
@@ -511,6 +585,9 @@ impl Op for Relu {
     fn backward(&self, ctx: &Backward<'_>, grad: &mut Tensor) {
         chain_elementwise(ctx, ctx.inputs[0], grad, |x, _| if x > 0.0 { 1.0 } else { 0.0 });
     }
+    fn overwrites(&self) -> bool {
+        true
+    }
 }
 
 /// `tanh x`, whose derivative is cheapest from the output: `1 − y²`.
@@ -524,6 +601,9 @@ impl Op for Tanh {
     }
     fn backward(&self, ctx: &Backward<'_>, grad: &mut Tensor) {
         chain_elementwise(ctx, ctx.inputs[0], grad, |_, y| 1.0 - y * y);
+    }
+    fn overwrites(&self) -> bool {
+        true
     }
 }
 // ANCHOR_END: ops_relu_tanh
@@ -542,6 +622,9 @@ impl Op for Softplus {
     }
     fn backward(&self, ctx: &Backward<'_>, grad: &mut Tensor) {
         chain_elementwise(ctx, ctx.inputs[0], grad, |x, _| sigmoid(x));
+    }
+    fn overwrites(&self) -> bool {
+        true
     }
 }
 // ANCHOR_END: ops_softplus
@@ -615,6 +698,9 @@ impl Op for Exp {
     fn backward(&self, ctx: &Backward<'_>, grad: &mut Tensor) {
         chain_elementwise(ctx, ctx.inputs[0], grad, |_, y| y);
     }
+    fn overwrites(&self) -> bool {
+        true
+    }
 }
 
 /// `ln x` (NaN for `x < 0`, −∞ at 0, as in IEEE arithmetic). Derivative `1/x`.
@@ -628,6 +714,9 @@ impl Op for Ln {
     }
     fn backward(&self, ctx: &Backward<'_>, grad: &mut Tensor) {
         chain_elementwise(ctx, ctx.inputs[0], grad, |x, _| 1.0 / x);
+    }
+    fn overwrites(&self) -> bool {
+        true
     }
 }
 // ANCHOR_END: ops_exp_ln
@@ -645,6 +734,9 @@ impl Op for Square {
     fn backward(&self, ctx: &Backward<'_>, grad: &mut Tensor) {
         chain_elementwise(ctx, ctx.inputs[0], grad, |x, _| 2.0 * x);
     }
+    fn overwrites(&self) -> bool {
+        true
+    }
 }
 
 /// `√x`. Derivative `1/(2√x) = 1/(2y)`, infinite at 0.
@@ -658,6 +750,9 @@ impl Op for Sqrt {
     }
     fn backward(&self, ctx: &Backward<'_>, grad: &mut Tensor) {
         chain_elementwise(ctx, ctx.inputs[0], grad, |_, y| 0.5 / y);
+    }
+    fn overwrites(&self) -> bool {
+        true
     }
 }
 // ANCHOR_END: ops_powers
@@ -683,6 +778,9 @@ impl Op for Clamp {
             |x, _| if (lo..=hi).contains(&x) { 1.0 } else { 0.0 },
         );
     }
+    fn overwrites(&self) -> bool {
+        true
+    }
 }
 
 /// `|x|`, whose gradient is the sign of `x`: ±1, and 0 at 0 (as PyTorch's `abs` does).
@@ -705,6 +803,9 @@ impl Op for Abs {
             }
         });
     }
+    fn overwrites(&self) -> bool {
+        true
+    }
 }
 
 /// `min(a, b)` elementwise, equal shapes. The smaller input receives the gradient; at a tie
@@ -720,7 +821,7 @@ impl Op for Minimum {
     fn backward(&self, ctx: &Backward<'_>, grad: &mut Tensor) {
         let (this, other) = (ctx.inputs[ctx.input], ctx.inputs[1 - ctx.input]);
         let terms = this.data().iter().zip(other.data()).zip(ctx.output_grad.data());
-        for (g, ((&this, &other), &dy)) in grad.data_mut().iter_mut().zip(terms) {
+        let values = terms.map(|((&this, &other), &dy)| {
             let share = if this < other {
                 1.0
             } else if this == other {
@@ -728,8 +829,12 @@ impl Op for Minimum {
             } else {
                 0.0
             };
-            *g += dy * share;
-        }
+            dy * share
+        });
+        write_each(grad, ctx.write, values);
+    }
+    fn overwrites(&self) -> bool {
+        true
     }
 }
 // ANCHOR_END: ops_kinks
@@ -747,7 +852,10 @@ impl Op for Sum {
     }
     fn backward(&self, ctx: &Backward<'_>, grad: &mut Tensor) {
         let dy = ctx.output_grad.item();
-        grad.data_mut().iter_mut().for_each(|g| *g += dy);
+        write_each(grad, ctx.write, std::iter::repeat(dy));
+    }
+    fn overwrites(&self) -> bool {
+        true
     }
 }
 
@@ -763,7 +871,10 @@ impl Op for Mean {
     }
     fn backward(&self, ctx: &Backward<'_>, grad: &mut Tensor) {
         let dy = ctx.output_grad.item() / grad.len() as f32;
-        grad.data_mut().iter_mut().for_each(|g| *g += dy);
+        write_each(grad, ctx.write, std::iter::repeat(dy));
+    }
+    fn overwrites(&self) -> bool {
+        true
     }
 }
 
@@ -779,9 +890,10 @@ impl Op for Flatten {
         *out = std::mem::take(out).reshape(&[len]);
     }
     fn backward(&self, ctx: &Backward<'_>, grad: &mut Tensor) {
-        for (g, &dy) in grad.data_mut().iter_mut().zip(ctx.output_grad.data()) {
-            *g += dy;
-        }
+        write_each(grad, ctx.write, ctx.output_grad.data().iter().copied());
+    }
+    fn overwrites(&self) -> bool {
+        true
     }
 }
 // ANCHOR_END: ops_reduce
@@ -930,6 +1042,11 @@ pub fn gradcheck_with(
         let out = f(tape, &vars);
         (vars, out)
     };
+    // The analytic gradient is the second one computed on this tape, so that every gradient
+    // buffer holds the first's values: an operation that added to a buffer it was asked to
+    // overwrite would double its gradient and fail the check.
+    let out = evaluate(&mut tape, inputs).1;
+    tape.backward(out);
     let (vars, out) = evaluate(&mut tape, inputs);
     let value = tape.value(out).item();
     tape.backward(out);

@@ -268,7 +268,7 @@ impl Op for BroadcastRows {
     fn backward(&self, ctx: &Backward<'_>, grad: &mut Tensor) {
         if ctx.input == 0 {
             let (_, cols) = ctx.output_grad.dims2();
-            accumulate_column_sums(ctx.output_grad.data(), cols, grad.data_mut());
+            accumulate_column_sums(ctx.output_grad.data(), cols, grad.data_mut(), ctx.write);
         }
     }
 }

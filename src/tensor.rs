@@ -436,14 +436,18 @@ impl Tensor {
     pub fn column_sums(&self) -> Tensor {
         let (_, cols) = self.dims2();
         let mut out = Tensor::zeros(&[cols]);
-        accumulate_column_sums(&self.data, cols, &mut out.data);
+        accumulate_column_sums(&self.data, cols, &mut out.data, Write::Add);
         out
     }
 }
 
 /// `out[j] += Σ_i m[i, j]`: rows are added one after another, so the inner loop runs along a
 /// contiguous row and the columns are the independent accumulators.
-pub(crate) fn accumulate_column_sums(m: &[f32], cols: usize, out: &mut [f32]) {
+/// With [`Write::Overwrite`], `out` is zeroed first (it is one row: a bias's gradient).
+pub(crate) fn accumulate_column_sums(m: &[f32], cols: usize, out: &mut [f32], write: Write) {
+    if write == Write::Overwrite {
+        out.fill(0.0);
+    }
     if cols == 0 {
         return;
     }
@@ -467,7 +471,7 @@ impl Tensor {
         let (k2, n) = b.dims2();
         assert_eq!(k, k2, "matmul: shapes {:?} and {:?} do not chain", self.shape, b.shape);
         let mut c = Tensor::zeros(&[m, n]);
-        gemm_nn(m, k, n, &self.data, &b.data, &mut c.data);
+        gemm_nn(m, k, n, &self.data, &b.data, &mut c.data, Write::Add);
         c
     }
 
@@ -481,7 +485,7 @@ impl Tensor {
         let (k2, n) = b.dims2();
         assert_eq!(k, k2, "matmul_tn: shapes {:?} and {:?} differ in rows", self.shape, b.shape);
         let mut c = Tensor::zeros(&[m, n]);
-        gemm_tn(m, k, n, &self.data, &b.data, &mut c.data);
+        gemm_tn(m, k, n, &self.data, &b.data, &mut c.data, Write::Add);
         c
     }
 
@@ -495,11 +499,35 @@ impl Tensor {
         let (n, k2) = b.dims2();
         assert_eq!(k, k2, "matmul_nt: shapes {:?} and {:?} differ in columns", self.shape, b.shape);
         let mut c = Tensor::zeros(&[m, n]);
-        gemm_nt(m, k, n, &self.data, &b.data, &mut c.data);
+        gemm_nt(m, k, n, &self.data, &b.data, &mut c.data, Write::Add);
         c
     }
 }
 // ANCHOR_END: matmul_api
+
+// ANCHOR: write
+/// What a product does with what `C` already holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Write {
+    /// `C += A·B`: add to it, as a gradient that several uses of a value flow into must.
+    Add,
+    /// `C = A·B`: ignore it, so that it need not be zeroed first. Each element is stored as
+    /// `sum + 0.0`, the bits `0 + sum` would have (a −0.0 becomes +0.0), so overwriting and
+    /// adding to zeros give the same results, bit for bit.
+    Overwrite,
+}
+
+impl Write {
+    /// Adds `value` to `*c`, or overwrites `*c` with it.
+    #[inline(always)]
+    pub fn store(self, c: &mut f32, value: f32) {
+        match self {
+            Write::Add => *c += value,
+            Write::Overwrite => *c = value + 0.0,
+        }
+    }
+}
+// ANCHOR_END: write
 
 // ANCHOR: read_unchecked
 /// Reads `values[index]` without a bounds check in optimized builds.
@@ -527,7 +555,7 @@ trait Operands {
 // ANCHOR_END: operands
 
 // ANCHOR: block
-/// The register-blocked heart of every product: adds `Σ_p A(i.., p) ⊗ B(p, j..)` to the
+/// The register-blocked heart of every product: writes `Σ_p A(i.., p) ⊗ B(p, j..)` into the
 /// `R × W` block of `C` whose top-left corner is `c[0]` (rows `c_stride` apart).
 ///
 /// The `R × W` accumulators are a fixed-size array, so they stay in vector registers for the
@@ -537,8 +565,7 @@ trait Operands {
 fn block<const R: usize, const W: usize>(
     operands: &impl Operands,
     (i, j, k): (usize, usize, usize),
-    c: &mut [f32],
-    c_stride: usize,
+    (c, c_stride, write): (&mut [f32], usize, Write),
 ) {
     let mut acc = [[0.0f32; W]; R];
     for p in 0..k {
@@ -552,7 +579,7 @@ fn block<const R: usize, const W: usize>(
     }
     for (c_row, acc_row) in c.chunks_mut(c_stride).zip(&acc) {
         for (c_value, &sum) in c_row.iter_mut().zip(acc_row) {
-            *c_value += sum;
+            write.store(c_value, sum);
         }
     }
 }
@@ -564,41 +591,46 @@ const MR: usize = 4;
 /// Columns of `C` computed together: two 8-lane AVX registers, or one 16-lane AVX-512 one.
 const NR: usize = 16;
 
-/// `C += A·B` in blocks: `MR` rows at a time, and along each band of rows, blocks `NR`
+/// `C = A·B` or `C += A·B` in blocks: `MR` rows at a time, and along each band of rows, blocks `NR`
 /// columns wide, then 8, 4, 2 and 1 wide for the columns left over. The narrow blocks matter:
 /// a policy head has only one or two output columns.
-fn blocked_gemm(operands: &impl Operands, m: usize, k: usize, n: usize, c: &mut [f32]) {
+fn blocked_gemm(ops: &impl Operands, (m, k, n): (usize, usize, usize), c: &mut [f32], w: Write) {
     let mut i = 0;
     while i + MR <= m {
-        blocked_band::<MR>(operands, i, k, n, &mut c[i * n..]);
+        blocked_band::<MR>(ops, (i, k, n), &mut c[i * n..], w);
         i += MR;
     }
     for i in i..m {
-        blocked_band::<1>(operands, i, k, n, &mut c[i * n..]);
+        blocked_band::<1>(ops, (i, k, n), &mut c[i * n..], w);
     }
 }
 
 #[inline(always)]
-fn blocked_band<const R: usize>(ops: &impl Operands, i: usize, k: usize, n: usize, c: &mut [f32]) {
+fn blocked_band<const R: usize>(
+    ops: &impl Operands,
+    (i, k, n): (usize, usize, usize),
+    c: &mut [f32],
+    w: Write,
+) {
     let mut j = 0;
     while j + NR <= n {
-        block::<R, NR>(ops, (i, j, k), &mut c[j..], n);
+        block::<R, NR>(ops, (i, j, k), (&mut c[j..], n, w));
         j += NR;
     }
     if j + 8 <= n {
-        block::<R, 8>(ops, (i, j, k), &mut c[j..], n);
+        block::<R, 8>(ops, (i, j, k), (&mut c[j..], n, w));
         j += 8;
     }
     if j + 4 <= n {
-        block::<R, 4>(ops, (i, j, k), &mut c[j..], n);
+        block::<R, 4>(ops, (i, j, k), (&mut c[j..], n, w));
         j += 4;
     }
     if j + 2 <= n {
-        block::<R, 2>(ops, (i, j, k), &mut c[j..], n);
+        block::<R, 2>(ops, (i, j, k), (&mut c[j..], n, w));
         j += 2;
     }
     if j < n {
-        block::<R, 1>(ops, (i, j, k), &mut c[j..], n);
+        block::<R, 1>(ops, (i, j, k), (&mut c[j..], n, w));
     }
 }
 // ANCHOR_END: tiling
@@ -624,13 +656,14 @@ impl Operands for Plain<'_> {
     }
 }
 
-/// `C += A·B` on raw row-major slices: `A` is `m×k`, `B` is `k×n`, `C` is `m×n`.
+/// `C = A·B` or `C += A·B` (as `write` says) on raw row-major slices: `A` is `m×k`, `B` is
+/// `k×n`, `C` is `m×n`.
 ///
 /// # Panics
 /// If a slice's length does not match its dimensions.
-pub fn gemm_nn(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32]) {
+pub fn gemm_nn(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32], write: Write) {
     assert!(a.len() == m * k && b.len() == k * n && c.len() == m * n, "gemm_nn: bad lengths");
-    blocked_gemm(&Plain { a, b, k, n }, m, k, n, c);
+    blocked_gemm(&Plain { a, b, k, n }, (m, k, n), c, write);
 }
 // ANCHOR_END: gemm_nn
 
@@ -655,14 +688,14 @@ impl Operands for LeftTransposed<'_> {
     }
 }
 
-/// `C += Aᵀ·B` on raw row-major slices: `A` is `k×m` (so `Aᵀ` is `m×k`), `B` is `k×n`, `C`
-/// is `m×n`.
+/// `C = Aᵀ·B` or `C += Aᵀ·B` on raw row-major slices: `A` is `k×m` (so `Aᵀ` is `m×k`), `B`
+/// is `k×n`, `C` is `m×n`.
 ///
 /// # Panics
 /// If a slice's length does not match its dimensions.
-pub fn gemm_tn(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32]) {
+pub fn gemm_tn(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32], write: Write) {
     assert!(a.len() == k * m && b.len() == k * n && c.len() == m * n, "gemm_tn: bad lengths");
-    blocked_gemm(&LeftTransposed { a, b, m, n }, m, k, n, c);
+    blocked_gemm(&LeftTransposed { a, b, m, n }, (m, k, n), c, write);
 }
 // ANCHOR_END: gemm_tn
 
@@ -713,7 +746,8 @@ impl Drop for PackedB {
     }
 }
 
-/// `C += A·Bᵀ` on raw row-major slices: `A` is `m×k`, `B` is `n×k`, `C` is `m×n`.
+/// `C = A·Bᵀ` or `C += A·Bᵀ` on raw row-major slices: `A` is `m×k`, `B` is `n×k`, `C` is
+/// `m×n`.
 ///
 /// Row `p` of `Bᵀ`, which the blocked kernel wants contiguous, is column `p` of `B`, its
 /// values `k` apart. So `B` is first *packed*: copied, transposed, into a buffer reused from
@@ -731,11 +765,11 @@ impl Drop for PackedB {
 ///
 /// # Panics
 /// If a slice's length does not match its dimensions.
-pub fn gemm_nt(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32]) {
+pub fn gemm_nt(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32], write: Write) {
     assert!(a.len() == m * k && b.len() == n * k && c.len() == m * n, "gemm_nt: bad lengths");
     if k < NT_LANES {
         let packed = pack_transposed(b, k, n, |p| p);
-        blocked_gemm(&Plain { a, b: &packed.0, k, n }, m, k, n, c);
+        blocked_gemm(&Plain { a, b: &packed.0, k, n }, (m, k, n), c, write);
         return;
     }
     let (full_rows, cols) = (m - m % MR, n - n % 4);
@@ -748,15 +782,15 @@ pub fn gemm_nt(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32]
     for i in (0..full_rows).step_by(MR) {
         // The hidden layers' common depths get a loop the compiler can unroll completely.
         match depth {
-            4 => lane_band::<4>(operands, i, depth, &mut c[i * n..], n),
-            8 => lane_band::<8>(operands, i, depth, &mut c[i * n..], n),
-            _ => lane_band::<0>(operands, i, depth, &mut c[i * n..], n),
+            4 => lane_band::<4>(operands, (i, depth), (&mut c[i * n..], n, write)),
+            8 => lane_band::<8>(operands, (i, depth), (&mut c[i * n..], n, write)),
+            _ => lane_band::<0>(operands, (i, depth), (&mut c[i * n..], n, write)),
         }
     }
     for i in 0..m {
         let first_col = if i < full_rows { cols } else { 0 };
         for j in first_col..n {
-            c[i * n + j] += dot(&a[i * k..(i + 1) * k], &b[j * k..(j + 1) * k]);
+            write.store(&mut c[i * n + j], dot(&a[i * k..(i + 1) * k], &b[j * k..(j + 1) * k]));
         }
     }
 }
@@ -766,22 +800,20 @@ pub fn gemm_nt(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32]
 #[inline(always)]
 fn lane_band<const D: usize>(
     operands: (&[f32], &[f32], usize, usize),
-    i: usize,
-    depth: usize,
-    c: &mut [f32],
-    n: usize,
+    (i, depth): (usize, usize),
+    (c, n, write): (&mut [f32], usize, Write),
 ) {
     let (mut j, cols) = (0, operands.3);
     while j + NR <= cols {
-        lane_block::<NR, D>(operands, (i, j, depth), &mut c[j..], n);
+        lane_block::<NR, D>(operands, (i, j, depth), (&mut c[j..], n, write));
         j += NR;
     }
     if j + 8 <= cols {
-        lane_block::<8, D>(operands, (i, j, depth), &mut c[j..], n);
+        lane_block::<8, D>(operands, (i, j, depth), (&mut c[j..], n, write));
         j += 8;
     }
     if j + 4 <= cols {
-        lane_block::<4, D>(operands, (i, j, depth), &mut c[j..], n);
+        lane_block::<4, D>(operands, (i, j, depth), (&mut c[j..], n, write));
     }
 }
 
@@ -793,8 +825,7 @@ fn lane_band<const D: usize>(
 fn lane_block<const W: usize, const D: usize>(
     (a, packed, k, cols): (&[f32], &[f32], usize, usize),
     (i, j, depth): (usize, usize, usize),
-    c: &mut [f32],
-    c_stride: usize,
+    (c, c_stride, write): (&mut [f32], usize, Write),
 ) {
     // A sum of floats starts from −0.0 (the identity: −0.0 + x is x for every x), so the
     // first lane's partial sum enters unchanged, as in `lanes.iter().sum()`.
@@ -841,7 +872,7 @@ fn lane_block<const W: usize, const D: usize>(
     }
     for (c_row, sum_row) in c.chunks_mut(c_stride).zip(&sums) {
         for (c_value, &sum) in c_row.iter_mut().zip(sum_row) {
-            *c_value += sum;
+            write.store(c_value, sum);
         }
     }
 }
@@ -946,7 +977,7 @@ mod tests {
             let b = sparse(Tensor::randn(&[n, k], &mut rng));
             let start = Tensor::randn(&[m, n], &mut rng);
             let mut c = start.data().to_vec();
-            gemm_nt(m, k, n, a.data(), b.data(), &mut c);
+            gemm_nt(m, k, n, a.data(), b.data(), &mut c, Write::Add);
             let (full_rows, full_cols) = (m - m % 4, n - n % 4);
             for i in 0..m {
                 for j in 0..n {
@@ -968,13 +999,49 @@ mod tests {
         }
     }
 
+    type Kernel = fn(usize, usize, usize, &[f32], &[f32], &mut [f32], Write);
+    /// The shapes `[rows of A, cols of A, rows of B, cols of B]` of a form for `C: m×n` at depth `k`.
+    type Shapes = fn(usize, usize, usize) -> [usize; 4];
+    /// Each form with the shapes of its operands.
+    const FORMS: [(&str, Kernel, Shapes); 3] = [
+        ("A·B", gemm_nn, |m, k, n| [m, k, k, n]),
+        ("Aᵀ·B", gemm_tn, |m, k, n| [k, m, k, n]),
+        ("A·Bᵀ", gemm_nt, |m, k, n| [m, k, n, k]),
+    ];
+
     #[test]
-    fn gemm_accumulates_into_c() {
-        let a = Tensor::from_vec(&[1, 2], vec![1.0, 2.0]);
-        let b = Tensor::from_vec(&[2, 1], vec![3.0, 4.0]);
-        let mut c = vec![10.0];
-        gemm_nn(1, 2, 1, a.data(), b.data(), &mut c);
-        assert_eq!(c, [21.0]);
+    fn every_form_adds_into_c_when_asked_to() {
+        for (form, gemm, _) in FORMS {
+            // A = [1 2], B = [3 4]ᵀ (stored as a row for the forms that read it transposed).
+            let (a, b) = ([1.0, 2.0], [3.0, 4.0]);
+            let mut c = [10.0];
+            gemm(1, 2, 1, &a, &b, &mut c, Write::Add);
+            assert_eq!(c, [21.0], "{form}");
+        }
+    }
+
+    #[test]
+    fn overwriting_gives_the_bits_of_adding_to_zeros_whatever_c_held() {
+        let mut rng = StdRng::seed_from_u64(13);
+        // Shapes through every path: the blocks and their leftovers, A·Bᵀ's shallow path
+        // (k < 8), its lanes with and without a tail, and its dot-product edges.
+        for &(m, k, n) in &[(1, 1, 1), (5, 7, 17), (9, 64, 7), (12, 13, 28), (64, 3, 2), (3, 0, 4)]
+        {
+            for (form, gemm, shapes) in FORMS {
+                // Zeros of both signs, so that some sums are −0.0 (stored as +0.0 either way).
+                let sparse =
+                    |t: Tensor| t.map(|x| if x.abs() < 0.7 { 0.0 * x.signum() } else { x });
+                let [ra, ca, rb, cb] = shapes(m, k, n);
+                let a = sparse(Tensor::randn(&[ra, ca], &mut rng));
+                let b = sparse(Tensor::randn(&[rb, cb], &mut rng));
+                let mut added = vec![0.0; m * n];
+                gemm(m, k, n, a.data(), b.data(), &mut added, Write::Add);
+                let mut overwritten = vec![f32::NAN; m * n];
+                gemm(m, k, n, a.data(), b.data(), &mut overwritten, Write::Overwrite);
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&overwritten), bits(&added), "{form} {m}x{k}x{n}");
+            }
+        }
     }
 
     #[test]

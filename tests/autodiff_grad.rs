@@ -328,6 +328,75 @@ fn a_value_used_twice_accumulates_both_grads() {
     assert_eq!(tape.grad(x).data(), [6.0, -2.0]);
 }
 
+/// Backward twice on one tape: first with gradients that leave large values in every buffer,
+/// then the computation under test, whose gradients must not see them.
+fn on_a_tape_with_stale_gradients(
+    build: impl Fn(&mut Tape, f32) -> (Vec<Var>, Var),
+) -> Vec<Tensor> {
+    let mut tape = Tape::new();
+    let (_, loss) = build(&mut tape, 1000.0);
+    tape.backward(loss);
+    tape.clear();
+    let (params, loss) = build(&mut tape, 1.0);
+    tape.backward(loss);
+    params.iter().map(|&p| tape.grad(p).clone()).collect()
+}
+
+#[test]
+fn a_value_used_twice_on_a_reused_tape_adds_its_second_gradient_to_its_first() {
+    let grads = on_a_tape_with_stale_gradients(|tape, scale| {
+        let x = tape.param(&Tensor::from_vec(&[2], vec![3.0, -1.0]));
+        let y = tape.mul(x, x);
+        let y = tape.mul_scalar(y, scale);
+        (vec![x], tape.sum(y))
+    });
+    assert_eq!(grads[0].data(), [6.0, -2.0]);
+}
+
+#[test]
+fn a_parameter_the_loss_does_not_reach_gets_a_zero_gradient_on_a_reused_tape() {
+    let grads = on_a_tape_with_stale_gradients(|tape, scale| {
+        let used = tape.param(&Tensor::from_vec(&[2], vec![3.0, -1.0]));
+        let unused = tape.param(&Tensor::from_vec(&[2], vec![5.0, 7.0]));
+        // The first time, `unused` does reach the loss and its buffer gets a gradient.
+        let reached = if scale > 1.0 { tape.add(used, unused) } else { used };
+        let loss = tape.sum(reached);
+        (vec![used, unused], tape.mul_scalar(loss, scale))
+    });
+    assert_eq!(grads[0].data(), [1.0, 1.0]);
+    assert_eq!(grads[1].data(), [0.0, 0.0]);
+}
+
+/// `2x` by an operation that keeps the trait's default, `overwrites() == false`: the tape must
+/// hand it a zeroed buffer even where the buffer's last gradient came from one that overwrites.
+struct DoubleAddingOnly;
+impl Op for DoubleAddingOnly {
+    fn name(&self) -> &'static str {
+        "double_adding_only"
+    }
+    fn forward(&self, x: &[&Tensor], _: Params, out: &mut Tensor) {
+        *out = x[0].scale(2.0);
+    }
+    fn backward(&self, ctx: &Backward<'_>, grad: &mut Tensor) {
+        grad.add_scaled(ctx.output_grad, 2.0);
+    }
+}
+
+#[test]
+fn an_operation_that_only_adds_gets_a_zeroed_buffer_on_a_reused_tape() {
+    let grads = on_a_tape_with_stale_gradients(|tape, scale| {
+        let x = tape.param(&Tensor::from_vec(&[3], vec![1.0, -2.0, 0.5]));
+        let y = if scale > 1.0 {
+            tape.tanh(x) // leaves tanh' · 1000 in x's buffer
+        } else {
+            tape.apply(&DoubleAddingOnly, &[x], [0.0; 2])
+        };
+        let y = tape.mul_scalar(y, scale);
+        (vec![x], tape.sum(y))
+    });
+    assert_eq!(grads[0].data(), [2.0, 2.0, 2.0]);
+}
+
 #[test]
 #[should_panic(expected = "depends on no parameter")]
 fn constants_have_no_grad() {
