@@ -2,6 +2,9 @@
 //! loss on a batch of 64, recorded on a tape that is cleared and reused every iteration, as
 //! training reuses it. Measured twice: forward alone, and forward plus backward.
 //!
+//! And chapter 2's `tanh` alone, over as many elements as a hidden layer of the 1024-agent
+//! CartPole configuration holds in one minibatch (32,768 rows of 32): elements per second.
+//!
 //! Throughput counts only the floating-point operations of the matrix products (2·m·k·n
 //! each), so criterion's "Gelem/s" reads as GFLOP/s of matmul work; the elementwise ops
 //! (bias, ReLU, the loss) add about 1% more arithmetic and are not counted.
@@ -104,5 +107,23 @@ fn mlp(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, mlp);
+fn activation(c: &mut Criterion) {
+    let mut rng = StdRng::seed_from_u64(1);
+    let x = Tensor::randn(&[32_768, 32], &mut rng);
+    let mut y = vec![0.0f32; x.len()];
+    let mut group = c.benchmark_group("activation 32768x32");
+    group.measurement_time(Duration::from_secs(2)).warm_up_time(Duration::from_millis(500));
+    group.throughput(Throughput::Elements(x.len() as u64));
+    group.bench_function("tanh", |bench| {
+        bench.iter(|| {
+            for (y, &x) in y.iter_mut().zip(x.data()) {
+                *y = ppo::autodiff::tanh(x);
+            }
+            black_box(y[0])
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, mlp, activation);
 criterion_main!(benches);

@@ -654,13 +654,18 @@ pub fn tanh(x: f32) -> f32 {
     let n = y.round();
     let f = y - n;
     let g = f * LN_2;
-    // 2^f = e^g = Σ gᵏ/k!, by Horner from the 10th power down.
-    let mut series = 1.0 / 3_628_800.0;
+    // 2^f = e^g = Σ gᵏ/k!, by Horner from the 10th power down, a fused multiply-add a step.
+    let mut series: f64 = 1.0 / 3_628_800.0;
     for factorial in [362_880.0, 40_320.0, 5_040.0, 720.0, 120.0, 24.0, 6.0, 2.0, 1.0, 1.0] {
-        series = series * g + 1.0 / factorial;
+        series = series.mul_add(g, 1.0 / factorial);
     }
-    // 2^n for n in [−28, 0]: the exponent field of an f64, built directly.
-    let scale = f64::from_bits(((n as i64 + 1023) as u64) << 52);
+    // 2^n for the integer n in [−28, 0], built in the exponent field of an f64. In the sum
+    // n + 1.5·2⁵² + 1023 one unit is the last mantissa bit, so the sum's low bits hold
+    // n + 1023 exactly, and the shift moves them into the exponent field. (`n as i64` would
+    // do, but Rust's conversion saturates, which no vector instruction does: the compiler
+    // converted one element at a time.)
+    const EXPONENT_IN_LOW_BITS: f64 = 6_755_399_441_055_744.0 + 1023.0;
+    let scale = f64::from_bits((n + EXPONENT_IN_LOW_BITS).to_bits() << 52);
     let e = series * scale;
     let large = (1.0 - e) / (1.0 + e);
     let magnitude = if t < 1.0 / 4096.0 { t } else { large };

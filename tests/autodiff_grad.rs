@@ -562,6 +562,44 @@ fn tanh_of_every_f32_below_two_to_the_minus_twelve_is_the_argument() {
     assert_eq!(ppo::autodiff::tanh(edge), (f64::from(edge).tanh()) as f32);
 }
 
+/// A fingerprint of the crate's `tanh` at all 2³² `f32` bit patterns, infinities and NaNs
+/// included: the wrapping sum of a 64-bit mix of each argument's bits with its result's. The
+/// value was recorded from the `tanh` of commit `0af5860` (plain multiplies and adds in the
+/// Horner steps, `n as i64` for the exponent), so a change that moves any result by a bit,
+/// anywhere, fails here. Chapter 14 uses it to show that the fused steps and the vectorized
+/// exponent that came after changed no result.
+#[test]
+fn tanh_at_every_f32_keeps_the_bits_recorded_before_it_was_vectorized_further() {
+    fn mix(mut z: u64) -> u64 {
+        // SplitMix64's finalizer: every input bit moves about half the output bits.
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    // Blocks of 2¹⁶ arguments: the tanh of a block is one vectorized loop, then its sum.
+    let fingerprint = |blocks: std::ops::Range<u64>| {
+        let mut results = vec![0u32; 1 << 16];
+        let mut total = 0u64;
+        for high in blocks {
+            for (low, y) in results.iter_mut().enumerate() {
+                let x = f32::from_bits((high << 16) as u32 | low as u32);
+                *y = ppo::autodiff::tanh(x).to_bits();
+            }
+            for (low, &y) in results.iter().enumerate() {
+                let argument = (high << 16) | low as u64;
+                total = total.wrapping_add(mix(argument << 32 | u64::from(y)));
+            }
+        }
+        total
+    };
+    // Half the arguments on each of two threads; the sum does not depend on the order.
+    let (first, second) = std::thread::scope(|scope| {
+        let first = scope.spawn(|| fingerprint(0..1 << 15));
+        (first.join().unwrap(), fingerprint(1 << 15..1 << 16))
+    });
+    assert_eq!(first.wrapping_add(second), 0x468d_39ef_2005_f7b5);
+}
+
 #[test]
 fn abs_grad_away_from_zero_and_its_subgradient_at_zero() {
     // Values at least 0.05 from the kink, of both signs.
