@@ -1028,7 +1028,7 @@ mod tests {
         for &(m, k, n) in &[(1, 1, 1), (5, 7, 17), (9, 64, 7), (12, 13, 28), (64, 3, 2), (3, 0, 4)]
         {
             for (form, gemm, shapes) in FORMS {
-                // Zeros of both signs, so that some sums are −0.0 (stored as +0.0 either way).
+                // Zeros of both signs in the operands, so that many products are −0.0.
                 let sparse =
                     |t: Tensor| t.map(|x| if x.abs() < 0.7 { 0.0 * x.signum() } else { x });
                 let [ra, ca, rb, cb] = shapes(m, k, n);
@@ -1042,6 +1042,40 @@ mod tests {
                 assert_eq!(bits(&overwritten), bits(&added), "{form} {m}x{k}x{n}");
             }
         }
+    }
+
+    #[test]
+    fn storing_over_a_value_gives_the_bits_of_adding_to_a_positive_zero() {
+        // The kernels' sums start from +0.0 and never end at −0.0, but a backward rule's
+        // values can (the gradient of −x where the output's is +0.0): adding −0.0 to a zeroed
+        // buffer gives +0.0, and so must overwriting.
+        for value in [-0.0f32, 0.0, 1.5, -2.25, f32::MIN_POSITIVE, f32::INFINITY] {
+            let mut added = 0.0f32;
+            Write::Add.store(&mut added, value);
+            let mut overwritten = f32::NAN;
+            Write::Overwrite.store(&mut overwritten, value);
+            assert_eq!(overwritten.to_bits(), added.to_bits(), "storing {value:?}");
+        }
+        let mut held = 1.0f32;
+        Write::Add.store(&mut held, 2.0);
+        assert_eq!(held, 3.0);
+    }
+
+    #[test]
+    fn column_sums_add_to_what_the_row_held_or_overwrite_it() {
+        let m = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+        let mut out = [10.0, 20.0, 30.0];
+        accumulate_column_sums(&m, 3, &mut out, Write::Add);
+        assert_eq!(out, [15.0, 27.0, 39.0]);
+        let mut out = [f32::NAN; 3];
+        accumulate_column_sums(&m, 3, &mut out, Write::Overwrite);
+        assert_eq!(out, [5.0, 7.0, 9.0]);
+        // No rows: adding leaves the row as it was, overwriting leaves zeros.
+        let mut out = [10.0, 20.0];
+        accumulate_column_sums(&[], 2, &mut out, Write::Add);
+        assert_eq!(out, [10.0, 20.0]);
+        accumulate_column_sums(&[], 2, &mut out, Write::Overwrite);
+        assert_eq!(out, [0.0, 0.0]);
     }
 
     #[test]
