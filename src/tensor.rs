@@ -931,6 +931,9 @@ mod tests {
             (33, 9, 50),
             (3, 0, 4),
             (8, 40, 35),
+            // A·Bᵀ's unrolled lanes at the hidden layers' depths, 32 and 64, with full columns.
+            (9, 32, 20),
+            (9, 64, 12),
         ] {
             let a = Tensor::randn(&[m, k], &mut rng);
             let b = Tensor::randn(&[k, n], &mut rng);
