@@ -591,46 +591,51 @@ const MR: usize = 4;
 /// Columns of `C` computed together: two 8-lane AVX registers, or one 16-lane AVX-512 one.
 const NR: usize = 16;
 
-/// `C = A·B` or `C += A·B` in blocks: `MR` rows at a time, and along each band of rows, blocks `NR`
-/// columns wide, then 8, 4, 2 and 1 wide for the columns left over. The narrow blocks matter:
-/// a policy head has only one or two output columns.
-fn blocked_gemm(ops: &impl Operands, (m, k, n): (usize, usize, usize), c: &mut [f32], w: Write) {
+/// `C = A·B` or `C += A·B` in blocks: `MR` rows at a time, and along each band of rows,
+/// blocks `NR` columns wide, then 8, 4, 2 and 1 wide for the columns left over. The narrow
+/// blocks matter: a policy head has only one or two output columns.
+fn blocked_gemm(
+    operands: &impl Operands,
+    (m, k, n): (usize, usize, usize),
+    c: &mut [f32],
+    write: Write,
+) {
     let mut i = 0;
     while i + MR <= m {
-        blocked_band::<MR>(ops, (i, k, n), &mut c[i * n..], w);
+        blocked_band::<MR>(operands, (i, k, n), &mut c[i * n..], write);
         i += MR;
     }
     for i in i..m {
-        blocked_band::<1>(ops, (i, k, n), &mut c[i * n..], w);
+        blocked_band::<1>(operands, (i, k, n), &mut c[i * n..], write);
     }
 }
 
 #[inline(always)]
 fn blocked_band<const R: usize>(
-    ops: &impl Operands,
+    operands: &impl Operands,
     (i, k, n): (usize, usize, usize),
     c: &mut [f32],
-    w: Write,
+    write: Write,
 ) {
     let mut j = 0;
     while j + NR <= n {
-        block::<R, NR>(ops, (i, j, k), (&mut c[j..], n, w));
+        block::<R, NR>(operands, (i, j, k), (&mut c[j..], n, write));
         j += NR;
     }
     if j + 8 <= n {
-        block::<R, 8>(ops, (i, j, k), (&mut c[j..], n, w));
+        block::<R, 8>(operands, (i, j, k), (&mut c[j..], n, write));
         j += 8;
     }
     if j + 4 <= n {
-        block::<R, 4>(ops, (i, j, k), (&mut c[j..], n, w));
+        block::<R, 4>(operands, (i, j, k), (&mut c[j..], n, write));
         j += 4;
     }
     if j + 2 <= n {
-        block::<R, 2>(ops, (i, j, k), (&mut c[j..], n, w));
+        block::<R, 2>(operands, (i, j, k), (&mut c[j..], n, write));
         j += 2;
     }
     if j < n {
-        block::<R, 1>(ops, (i, j, k), (&mut c[j..], n, w));
+        block::<R, 1>(operands, (i, j, k), (&mut c[j..], n, write));
     }
 }
 // ANCHOR_END: tiling
@@ -1003,7 +1008,7 @@ mod tests {
     }
 
     type Kernel = fn(usize, usize, usize, &[f32], &[f32], &mut [f32], Write);
-    /// The shapes `[rows of A, cols of A, rows of B, cols of B]` of a form for `C: m×n` at depth `k`.
+    /// The operand shapes of a form, `[rows of A, cols of A, rows of B, cols of B]`, for `m, k, n`.
     type Shapes = fn(usize, usize, usize) -> [usize; 4];
     /// Each form with the shapes of its operands.
     const FORMS: [(&str, Kernel, Shapes); 3] = [
