@@ -33,6 +33,10 @@ use rand::rngs::StdRng;
 use std::fmt;
 use std::time::Instant;
 
+mod pieces;
+use pieces::Pieces;
+pub use pieces::ROWS_PER_PIECE;
+
 pub use crate::config::{Config, DistributionKind, LOG_STD_RANGE, PRESET_STEPS};
 pub use crate::evaluate::{
     EVAL_SEED_OFFSET, Evaluation, deterministic_distribution, evaluate, evaluate_normalized,
@@ -124,6 +128,8 @@ pub struct Trainer<E: Env, R: Randomness = StdRng> {
     /// can be computed at the same time on two threads.
     actor_tape: Tape,
     critic_work: CriticWork,
+    /// The tapes of a long minibatch's pieces, when it is cut (see [`ROWS_PER_PIECE`]).
+    pieces: Pieces,
     scratch: Scratch,
     /// The second thread, when the run has one: see [`Trainer::set_threads`].
     workers: Workers,
@@ -168,6 +174,8 @@ struct Scratch {
     actor_vars: Vec<Var>,
     grads: Vec<Tensor>,
     indices: Vec<usize>,
+    /// The minibatch's advantages.
+    advantages: Vec<f32>,
 }
 
 /// What the critic's minibatch step writes, kept apart from the rest of the trainer so that
@@ -234,6 +242,7 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
             rng,
             actor_tape: Tape::new(),
             critic_work: CriticWork::default(),
+            pieces: Pieces::default(),
             scratch: Scratch::default(),
             workers: Workers::default(),
             schedule: 1.0,
@@ -392,6 +401,18 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
     fn entropy_coef(&self) -> f32 {
         let fraction = if self.config.anneal_entropy { self.schedule } else { 1.0 };
         fraction * self.config.entropy_coef
+    }
+
+    fn policy_inputs(&self) -> PolicyInputs<'_> {
+        PolicyInputs {
+            actor: &self.actor,
+            distribution: self.distribution.as_ref(),
+            buffer: &self.buffer,
+            config: &self.config,
+            kl_coef: self.kl_coef,
+            entropy_coef: self.entropy_coef(),
+            reference_log_probs: self.reference.is_some().then_some(&self.reference_log_probs),
+        }
     }
     // ANCHOR_END: schedule
 
@@ -591,13 +612,17 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
         'epochs: for _ in 0..self.config.epochs {
             self.rng.shuffle(&mut indices);
             for batch in indices.chunks(self.config.minibatch_size) {
+                let mut advantages = std::mem::take(&mut self.scratch.advantages);
+                gathered_advantages(&self.config, &self.buffer.advantages, batch, &mut advantages);
+                let rows = Rows { batch, advantages: &advantages, share: 1.0 };
                 let (actor, value_loss) = if self.config.shared_network {
-                    self.shared_gradients(batch)
+                    self.shared_gradients(rows)
                 } else if self.config.grpo_group.is_some() {
-                    (self.actor_alone_gradients(batch), 0.0)
+                    (self.actor_alone_gradients(rows), 0.0)
                 } else {
-                    self.separate_gradients(batch)
+                    self.separate_gradients(rows)
                 };
+                self.scratch.advantages = advantages;
                 // ANCHOR: early_stop
                 if self.config.target_kl.is_some_and(|target| actor.approx_kl > 1.5 * target) {
                     break 'epochs;
@@ -683,18 +708,18 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
     }
 
     // ANCHOR: critic_step
-    /// The critic's loss on a minibatch and its gradient, left on the critic's tape for
-    /// [`critic_step`](Self::critic_step): MSE to the returns, weighted by `value_coef`.
-    /// Returns the (unweighted) loss. A function of its arguments alone, not of the trainer,
+    /// The critic's loss on a minibatch (or a piece of one) and its gradient, left on the
+    /// critic's tape for [`critic_step`](Self::critic_step): MSE to the returns, weighted by
+    /// `value_coef` and the rows' share of their minibatch. Returns the (unweighted) loss. A function of its arguments alone, not of the trainer,
     /// so that it can run on another thread while the actor's gradients are computed.
     fn critic_gradients(
         critic: &Critic,
         work: &mut CriticWork,
         buffer: &RolloutBuffer,
         config: &Config,
-        batch: &[usize],
+        rows: Rows<'_>,
     ) -> f32 {
-        let tape = &mut work.tape;
+        let (tape, batch) = (&mut work.tape, rows.batch);
         tape.clear();
         let obs = Self::gather(tape, &buffer.observations, Width::Vector(buffer.obs_size()), batch);
         let returns = Self::gather(tape, &buffer.returns, Width::Scalar, batch);
@@ -703,58 +728,77 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
             .value_clip
             .map(|epsilon| (Self::gather(tape, &buffer.values, Width::Scalar, batch), epsilon));
         let loss = value_loss(tape, values, returns, clip);
-        let weighted = tape.mul_scalar(loss, config.value_coef);
+        let weighted = tape.mul_scalar(loss, config.value_coef * rows.share);
         tape.backward(weighted);
         tape.value(loss).item()
     }
 
-    /// One Adam step of the critic with the gradients left on its tape; like the gradients, a
-    /// function of its arguments alone, so that it can run on the worker.
-    fn critic_step(
+    /// One Adam step of the critic with the gradients left on its tape, or on its `pieces`'
+    /// tapes when the minibatch was cut; like the gradients, a function of its arguments
+    /// alone, so that it can run on the worker.
+    fn critic_step<'a>(
         critic: &mut Critic,
         optimizer: &mut Adam,
-        work: &mut CriticWork,
+        work: &'a mut CriticWork,
+        pieces: impl Iterator<Item = (&'a Tape, &'a [Var])>,
         max_grad_norm: Option<f32>,
     ) {
-        let (tape, vars, grads) = (&work.tape, &work.vars, &mut work.grads);
-        apply_gradients(tape, vars, grads, max_grad_norm, optimizer, critic.parameters_mut());
+        let tapes = &mut pieces::or_whole(pieces, (&work.tape, &work.vars));
+        let grads = &mut work.grads;
+        apply_gradients(tapes, grads, max_grad_norm, optimizer, critic.parameters_mut());
     }
     // ANCHOR_END: critic_step
 
     // ANCHOR: actor_gradients
-    /// The actor's loss on a minibatch and its gradient, left on the actor's tape for
-    /// [`actor_step`](Self::actor_step): the policy objective minus the entropy bonus.
-    /// Returns the minibatch's diagnostics.
+    /// The actor's loss on a minibatch (or a piece of one: see [`pieces`]) and its gradient,
+    /// left on the actor's tape for [`actor_step`](Self::actor_step): the policy objective
+    /// minus the entropy bonus, weighted by `share`, the rows' share of their minibatch.
+    /// `advantages` are the rows' own, normalized already where configured. Returns the
+    /// rows' diagnostics.
     fn actor_gradients(
-        &self,
+        inputs: PolicyInputs<'_>,
         tape: &mut Tape,
         vars: &mut Vec<Var>,
-        batch: &[usize],
+        rows: Rows<'_>,
     ) -> ActorStepStats {
         tape.clear();
-        let buffer = &self.buffer;
-        let obs = Self::gather(tape, &buffer.observations, Width::Vector(buffer.obs_size()), batch);
-        let outputs = self.actor.outputs_on_tape(tape, obs, vars);
-        let loss = self.policy_loss(tape, outputs.as_slice(), batch);
-        tape.backward(loss.total);
-        Self::actor_stats(tape, &loss, self.config.clip_epsilon)
+        let buffer = inputs.buffer;
+        let obs =
+            Self::gather(tape, &buffer.observations, Width::Vector(buffer.obs_size()), rows.batch);
+        let outputs = inputs.actor.outputs_on_tape(tape, obs, vars);
+        let loss = Self::policy_loss(inputs, tape, outputs.as_slice(), rows);
+        // A whole minibatch's share is 1: nothing to multiply.
+        let total =
+            if rows.share == 1.0 { loss.total } else { tape.mul_scalar(loss.total, rows.share) };
+        tape.backward(total);
+        Self::actor_stats(tape, &loss, inputs.config.clip_epsilon)
     }
     // ANCHOR_END: actor_gradients
 
     // ANCHOR: separate_gradients
     /// Both networks' losses on a minibatch and their gradients, each left on its own tape:
     /// the actor's on this thread, the critic's on the worker when there is one. Neither reads
-    /// anything the other writes, so running them at the same time changes no number.
-    fn separate_gradients(&mut self, batch: &[usize]) -> (ActorStepStats, f32) {
+    /// anything the other writes, so running them at the same time changes no number. A
+    /// minibatch of more than [`ROWS_PER_PIECE`] rows is cut into pieces instead.
+    fn separate_gradients(&mut self, rows: Rows<'_>) -> (ActorStepStats, f32) {
+        if rows.batch.len() > ROWS_PER_PIECE {
+            self.pieced_gradients(rows)
+        } else {
+            self.whole_gradients(rows)
+        }
+    }
+
+    fn whole_gradients(&mut self, rows: Rows<'_>) -> (ActorStepStats, f32) {
+        self.pieces.clear();
         let mut tape = std::mem::take(&mut self.actor_tape);
         let mut vars = std::mem::take(&mut self.scratch.actor_vars);
         let mut work = std::mem::take(&mut self.critic_work);
         let mut workers = std::mem::take(&mut self.workers);
         let (critic, buffer, config) = (&self.critic, &self.buffer, &self.config);
-        let this = &*self;
+        let inputs = self.policy_inputs();
         let result = workers.join(
-            || this.actor_gradients(&mut tape, &mut vars, batch),
-            || Self::critic_gradients(critic, &mut work, buffer, config, batch),
+            || Self::actor_gradients(inputs, &mut tape, &mut vars, rows),
+            || Self::critic_gradients(critic, &mut work, buffer, config, rows),
         );
         self.actor_tape = tape;
         self.scratch.actor_vars = vars;
@@ -776,39 +820,46 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
         let (tape, scratch) = (&self.actor_tape, &mut self.scratch);
         let (critic, critic_optimizer) = (&mut self.critic, &mut self.critic_optimizer);
         let work = &mut self.critic_work;
+        let (actor_pieces, critic_pieces) = self.pieces.tapes_mut();
         workers.join(
             || {
-                let (vars, grads) = (&scratch.actor_vars, &mut scratch.grads);
+                let tapes = &mut pieces::or_whole(actor_pieces, (tape, &scratch.actor_vars));
                 let params = actor.parameters_mut();
-                apply_gradients(tape, vars, grads, max_grad_norm, actor_optimizer, params);
+                let grads = &mut scratch.grads;
+                apply_gradients(tapes, grads, max_grad_norm, actor_optimizer, params);
             },
-            || Self::critic_step(critic, critic_optimizer, work, max_grad_norm),
+            || Self::critic_step(critic, critic_optimizer, work, critic_pieces, max_grad_norm),
         );
         self.workers = workers;
     }
     // ANCHOR_END: separate_steps
 
     /// The actor's gradients alone, for GRPO, which has no critic to train.
-    fn actor_alone_gradients(&mut self, batch: &[usize]) -> ActorStepStats {
+    fn actor_alone_gradients(&mut self, rows: Rows<'_>) -> ActorStepStats {
         let mut tape = std::mem::take(&mut self.actor_tape);
         let mut vars = std::mem::take(&mut self.scratch.actor_vars);
-        let stats = self.actor_gradients(&mut tape, &mut vars, batch);
+        let stats = Self::actor_gradients(self.policy_inputs(), &mut tape, &mut vars, rows);
         self.actor_tape = tape;
         self.scratch.actor_vars = vars;
         stats
     }
 
     // ANCHOR: policy_loss
-    /// The policy objective minus the entropy bonus on a minibatch, from the distribution's
+    /// The policy objective minus the entropy bonus on the rows, from the distribution's
     /// parameters `outputs` already on `tape`.
-    fn policy_loss(&self, tape: &mut Tape, outputs: &[Var], batch: &[usize]) -> ActorLoss {
-        let (buffer, c) = (&self.buffer, &self.config);
+    fn policy_loss(
+        inputs: PolicyInputs<'_>,
+        tape: &mut Tape,
+        outputs: &[Var],
+        rows: Rows<'_>,
+    ) -> ActorLoss {
+        let (buffer, c, batch) = (inputs.buffer, inputs.config, rows.batch);
         let actions =
             Self::gather(tape, &buffer.actions, Width::Vector(buffer.action_size()), batch);
         let old_log_probs = Self::gather(tape, &buffer.log_probs, Width::Scalar, batch);
-        let advantages = gathered_advantages(c, tape, &buffer.advantages, batch);
-        let log_probs = self.distribution.log_prob_on_tape(tape, outputs, actions);
-        let entropy = self.distribution.entropy_on_tape(tape, outputs);
+        let advantages = tape.constant_with(&[batch.len()], |a| a.copy_from_slice(rows.advantages));
+        let log_probs = inputs.distribution.log_prob_on_tape(tape, outputs, actions);
+        let entropy = inputs.distribution.entropy_on_tape(tape, outputs);
         let surrogate = policy_objective(
             tape,
             c.objective,
@@ -816,11 +867,11 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
             old_log_probs,
             advantages,
             c.clip_epsilon,
-            self.kl_coef,
+            inputs.kl_coef,
         );
-        let mut loss = with_entropy_bonus(tape, surrogate, entropy, self.entropy_coef());
-        if self.reference.is_some() {
-            let reference = Self::gather(tape, &self.reference_log_probs, Width::Scalar, batch);
+        let mut loss = with_entropy_bonus(tape, surrogate, entropy, inputs.entropy_coef);
+        if let Some(reference) = inputs.reference_log_probs {
+            let reference = Self::gather(tape, reference, Width::Scalar, batch);
             let penalty = reference_penalty(tape, log_probs, reference);
             let weighted = tape.mul_scalar(penalty, c.reference_kl);
             loss.total = tape.add(loss.total, weighted);
@@ -844,8 +895,8 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
     /// A shared network's loss on a minibatch and its gradient, left on the actor's tape: the
     /// policy objective minus the entropy bonus plus `value_coef` times the value loss, whose
     /// gradients meet in the common trunk. Returns the diagnostics and the value loss.
-    fn shared_gradients(&mut self, batch: &[usize]) -> (ActorStepStats, f32) {
-        let mut tape = std::mem::take(&mut self.actor_tape);
+    fn shared_gradients(&mut self, rows: Rows<'_>) -> (ActorStepStats, f32) {
+        let (mut tape, batch) = (std::mem::take(&mut self.actor_tape), rows.batch);
         tape.clear();
         let buffer = &self.buffer;
         let obs =
@@ -855,7 +906,7 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
         vars.clear();
         let (outputs, values) =
             shared_with(&self.actor, &self.critic, &mut Recorder::new(&mut tape, vars), obs);
-        let policy = self.policy_loss(&mut tape, outputs.as_slice(), batch);
+        let policy = Self::policy_loss(self.policy_inputs(), &mut tape, outputs.as_slice(), rows);
         let c = &self.config;
         let clip = c
             .value_clip
@@ -881,8 +932,7 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
             params.extend(self.critic.parameters_mut());
         }
         apply_gradients(
-            &self.actor_tape,
-            &self.scratch.actor_vars,
+            &mut std::iter::once((&self.actor_tape, &self.scratch.actor_vars[..])),
             &mut self.scratch.grads,
             self.config.max_grad_norm,
             &mut self.actor_optimizer,
@@ -922,23 +972,13 @@ pub fn first_non_finite(stats: &UpdateStats, actor: &Actor, critic: &Critic) -> 
 // ANCHOR_END: non_finite
 
 // ANCHOR: minibatch_advantages
-/// A minibatch's advantages as a constant on `tape`, normalized within the minibatch when
-/// configured.
-fn gathered_advantages(
-    config: &Config,
-    tape: &mut Tape,
-    advantages: &[f32],
-    batch: &[usize],
-) -> Var {
-    let per_minibatch = config.normalize_advantages && config.minibatch_advantages;
-    tape.constant_with(&[batch.len()], |rows| {
-        for (row, &i) in rows.iter_mut().zip(batch) {
-            *row = advantages[i];
-        }
-        if per_minibatch {
-            normalize(rows);
-        }
-    })
+/// A minibatch's advantages, in `rows`, normalized within the minibatch when configured.
+fn gathered_advantages(config: &Config, advantages: &[f32], batch: &[usize], rows: &mut Vec<f32>) {
+    rows.clear();
+    rows.extend(batch.iter().map(|&i| advantages[i]));
+    if config.normalize_advantages && config.minibatch_advantages {
+        normalize(rows);
+    }
 }
 // ANCHOR_END: minibatch_advantages
 
@@ -970,7 +1010,32 @@ enum Width {
     Vector(usize),
 }
 
+/// The rows a loss is computed on: a minibatch, or a piece of one.
+#[derive(Clone, Copy)]
+struct Rows<'a> {
+    /// The rows' places in the rollout.
+    batch: &'a [usize],
+    /// Their advantages, in the same order, normalized over the minibatch where configured.
+    advantages: &'a [f32],
+    /// Their number over the minibatch's: 1 for a whole minibatch.
+    share: f32,
+}
+
+/// What the actor's loss reads from the trainer, so that it can be computed on either thread.
+#[derive(Clone, Copy)]
+struct PolicyInputs<'a> {
+    actor: &'a Actor,
+    distribution: &'a dyn Distribution,
+    buffer: &'a RolloutBuffer,
+    config: &'a Config,
+    kl_coef: f32,
+    entropy_coef: f32,
+    /// GRPO's reference policy's log-probability of each action, when it is penalized.
+    reference_log_probs: Option<&'a [f32]>,
+}
+
 /// Diagnostics of one actor minibatch.
+#[derive(Clone, Copy, Default)]
 struct ActorStepStats {
     policy_loss: f32,
     entropy: f32,
@@ -979,19 +1044,25 @@ struct ActorStepStats {
 }
 
 // ANCHOR: apply_gradients
-/// Copies the gradients of `param_vars` out of the tape, clips their global norm when
-/// configured, and takes one optimizer step.
-fn apply_gradients(
-    tape: &Tape,
-    param_vars: &[Var],
+/// Gathers the gradients of the parameters out of the tapes that computed them (one, or
+/// one per piece of a long minibatch, summed in the pieces' order), clips their global norm
+/// when configured, and takes one optimizer step. Each tape comes with its parameters' nodes.
+fn apply_gradients<'a>(
+    tapes: &mut dyn Iterator<Item = (&'a Tape, &'a [Var])>,
     grads: &mut Vec<Tensor>,
     max_grad_norm: Option<f32>,
     optimizer: &mut Adam,
     mut params: Vec<&mut Tensor>,
 ) {
-    grads.resize_with(param_vars.len(), Tensor::default);
-    for (grad, &var) in grads.iter_mut().zip(param_vars) {
-        grad.copy_from(tape.grad(var));
+    for (piece, (tape, param_vars)) in tapes.enumerate() {
+        grads.resize_with(param_vars.len(), Tensor::default);
+        for (grad, &var) in grads.iter_mut().zip(param_vars) {
+            if piece == 0 {
+                grad.copy_from(tape.grad(var));
+            } else {
+                grad.add_assign(tape.grad(var));
+            }
+        }
     }
     let mut grad_refs: Vec<&mut Tensor> = grads.iter_mut().collect();
     if let Some(max_norm) = max_grad_norm {

@@ -5,7 +5,9 @@
 
 use ppo::gae::TimeLimit;
 use ppo::nn::{Init, StdParam};
-use ppo::ppo::{Config, Trainer, UpdateStats, evaluate, evaluation_seed, first_non_finite};
+use ppo::ppo::{
+    Config, ROWS_PER_PIECE, Trainer, UpdateStats, evaluate, evaluation_seed, first_non_finite,
+};
 use ppo::tensor::Tensor;
 use ppo::{CartPole, Pendulum, Randomness};
 use rand::SeedableRng;
@@ -123,6 +125,19 @@ fn two_threads_give_the_same_run_bit_for_bit_as_one() {
             assert!(one.1.iter().any(|u| (u[3] as usize) < full), "the early stop never fired");
         }
     }
+    // Minibatches cut into three pieces, which either thread may take.
+    let rows = 5 * ROWS_PER_PIECE / 2;
+    let pieced = Config {
+        num_envs: 2,
+        rollout_steps: rows / 2,
+        minibatch_size: rows,
+        total_timesteps: 2 * rows,
+        epochs: 3,
+        ..Config::default()
+    };
+    let one = trained_with_threads(&pieced, 1);
+    assert_eq!(one, trained_with_threads(&pieced, 2), "pieces: 2 threads differ from 1");
+    assert_eq!(one, trained_with_threads(&pieced, 3), "pieces: 3 threads differ from 1");
 }
 
 /// The counters. The diagnostics' values are checked against PyTorch in `tests/iteration.rs`
