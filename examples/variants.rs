@@ -23,7 +23,9 @@
 //! 112 s, shared-network 31 s, early-stopping 31 s, normalization 47 s, entropy 23 s,
 //! activation 19 s, adam-eps 12 s, adopted 0 s (every run it needs was already trained),
 //! budgets 72 s, and designs 708 s, most of it the 30 heavy runs: 29 to 40 s each for
-//! the PyTorch chapter's design, 44 to 52 s for the 1024-environment ones.
+//! the PyTorch chapter's design, 44 to 52 s for the 1024-environment ones. Run again alone on
+//! 3 December 2026, after the 1024-environment minibatches were cut into pieces, designs took
+//! 583 s: 31 to 36 s a PyTorch-chapter run, 30 to 39 s a 1024-environment one.
 //!
 //! Writes `book/src/results/variants-GROUP.md` and `book/src/figures/variants-GROUP-*.svg`,
 //! all a pure function of the code and the seeds except the wall-time column, which depends on

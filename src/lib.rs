@@ -18,7 +18,7 @@
 //! | 7 | (book only) | policy gradients, importance sampling, the advantage |
 //! | 8 | [`gae`], [`normalize`] | the rollout buffer and generalized advantage estimation; running statistics for normalization (the Variants part) |
 //! | 9 | [`loss`] | the clipped surrogate, value loss, entropy bonus, diagnostics |
-//! | 10 | [`config`], [`ppo`], [`evaluate`], [`parallel`] | configuration and presets, the four-phase training loop, evaluation; the second thread the actor's and the critic's steps share |
+//! | 10 | [`config`], [`ppo`], [`evaluate`], [`parallel`] | configuration and presets, the four-phase training loop, evaluation; the second thread the actor's and the critic's steps share, and the pieces of a long minibatch it shares too |
 //! | 11 | (book only) | results: learning curves and diagnostics over ten seeds |
 //! | 12 | [`cartpole`], [`distributions::categorical`] | discrete actions: CartPole-v1, identical to Gymnasium's; the Categorical |
 //! | 13 | [`checkpoint`], [`plot`], [`animation`], [`program`] | running it: saving and loading a trained agent; learning-curve plots; an episode as an animated picture; the programs |

@@ -402,7 +402,9 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
         let fraction = if self.config.anneal_entropy { self.schedule } else { 1.0 };
         fraction * self.config.entropy_coef
     }
+    // ANCHOR_END: schedule
 
+    /// What the actor's loss reads, borrowed.
     fn policy_inputs(&self) -> PolicyInputs<'_> {
         PolicyInputs {
             actor: &self.actor,
@@ -414,7 +416,6 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
             reference_log_probs: self.reference.is_some().then_some(&self.reference_log_probs),
         }
     }
-    // ANCHOR_END: schedule
 
     // ANCHOR: collect_setup
     /// Phase 1: runs the current policy for `rollout_steps` steps in every environment.
@@ -710,8 +711,9 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
     // ANCHOR: critic_step
     /// The critic's loss on a minibatch (or a piece of one) and its gradient, left on the
     /// critic's tape for [`critic_step`](Self::critic_step): MSE to the returns, weighted by
-    /// `value_coef` and the rows' share of their minibatch. Returns the (unweighted) loss. A function of its arguments alone, not of the trainer,
-    /// so that it can run on another thread while the actor's gradients are computed.
+    /// `value_coef` and by the rows' share of their minibatch. Returns the (unweighted) loss.
+    /// A function of its arguments alone, not of the trainer, so that it can run on another
+    /// thread while the actor's gradients are computed.
     fn critic_gradients(
         critic: &Critic,
         work: &mut CriticWork,
@@ -752,8 +754,7 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
     // ANCHOR: actor_gradients
     /// The actor's loss on a minibatch (or a piece of one: see [`pieces`]) and its gradient,
     /// left on the actor's tape for [`actor_step`](Self::actor_step): the policy objective
-    /// minus the entropy bonus, weighted by `share`, the rows' share of their minibatch.
-    /// `advantages` are the rows' own, normalized already where configured. Returns the
+    /// minus the entropy bonus, weighted by the rows' share of their minibatch. Returns the
     /// rows' diagnostics.
     fn actor_gradients(
         inputs: PolicyInputs<'_>,
@@ -1010,6 +1011,7 @@ enum Width {
     Vector(usize),
 }
 
+// ANCHOR: rows
 /// The rows a loss is computed on: a minibatch, or a piece of one.
 #[derive(Clone, Copy)]
 struct Rows<'a> {
@@ -1020,6 +1022,7 @@ struct Rows<'a> {
     /// Their number over the minibatch's: 1 for a whole minibatch.
     share: f32,
 }
+// ANCHOR_END: rows
 
 /// What the actor's loss reads from the trainer, so that it can be computed on either thread.
 #[derive(Clone, Copy)]
