@@ -13,7 +13,9 @@
 //! The tape keeps its buffers when it is cleared: a training step that builds the same
 //! computation as the step before reuses every buffer and allocates nothing.
 
-use crate::tensor::{Tensor, Write, accumulate_column_sums, gemm_nn, gemm_nt, gemm_tn};
+use crate::tensor::{
+    Tensor, Write, accumulate_column_sums, assert_is_row, gemm_nn, gemm_nt, gemm_tn,
+};
 use std::fmt;
 
 // ANCHOR: var
@@ -607,6 +609,80 @@ impl Op for Tanh {
     }
 }
 // ANCHOR_END: ops_relu_tanh
+
+// ANCHOR: ops_bias_activation
+/// `relu(X + b)`: [`AddBias`] and [`Relu`] in one pass, as every hidden layer of a network
+/// applies them (chapter 3). The sum `X + b` is never stored: it is used once, by the
+/// activation, and the derivative can be read from the output instead (`y > 0` exactly where
+/// `x + b > 0`). Over a long minibatch that is one tensor less to write, read back and keep;
+/// the arithmetic, and so every bit, is that of the two operations one after the other.
+pub struct AddBiasRelu;
+impl Op for AddBiasRelu {
+    fn name(&self) -> &'static str {
+        "add_bias_relu"
+    }
+    fn forward(&self, x: &[&Tensor], _: Params, out: &mut Tensor) {
+        add_bias_then(x[0], x[1], out, |z| z.max(0.0));
+    }
+    fn backward(&self, ctx: &Backward<'_>, grad: &mut Tensor) {
+        chain_bias_activation(ctx, grad, |y| if y > 0.0 { 1.0 } else { 0.0 });
+    }
+    fn overwrites(&self) -> bool {
+        true
+    }
+}
+
+/// `tanh(X + b)`: [`AddBias`] and [`Tanh`] in one pass, like [`AddBiasRelu`].
+pub struct AddBiasTanh;
+impl Op for AddBiasTanh {
+    fn name(&self) -> &'static str {
+        "add_bias_tanh"
+    }
+    fn forward(&self, x: &[&Tensor], _: Params, out: &mut Tensor) {
+        add_bias_then(x[0], x[1], out, tanh);
+    }
+    fn backward(&self, ctx: &Backward<'_>, grad: &mut Tensor) {
+        chain_bias_activation(ctx, grad, |y| 1.0 - y * y);
+    }
+    fn overwrites(&self) -> bool {
+        true
+    }
+}
+
+/// `out = activation(x + bias)`, the bias row added to every row of `x`.
+fn add_bias_then(x: &Tensor, bias: &Tensor, out: &mut Tensor, activation: impl Fn(f32) -> f32) {
+    let (_, cols) = x.dims2();
+    assert_is_row(bias, cols, x.shape());
+    out.reset_for_overwrite(x.shape());
+    let rows = out.data_mut().chunks_exact_mut(cols).zip(x.data().chunks_exact(cols));
+    for (out_row, x_row) in rows {
+        for ((o, &x), &b) in out_row.iter_mut().zip(x_row).zip(bias.data()) {
+            *o = activation(x + b);
+        }
+    }
+}
+
+/// The gradients of `activation(X + b)`, from the output `y` and its gradient: `dY ⊙ act′`
+/// for `X`, and the sum of its rows for `b`, added row after row as
+/// [`accumulate_column_sums`] adds them, so that the bits are those of the two operations.
+fn chain_bias_activation(ctx: &Backward<'_>, grad: &mut Tensor, derivative: impl Fn(f32) -> f32) {
+    let (y, dy) = (ctx.output.data(), ctx.output_grad.data());
+    if ctx.input == 0 {
+        write_each(grad, ctx.write, y.iter().zip(dy).map(|(&y, &dy)| dy * derivative(y)));
+        return;
+    }
+    let (_, cols) = ctx.output.dims2();
+    let sums = grad.data_mut();
+    if ctx.write == Write::Overwrite {
+        sums.fill(0.0);
+    }
+    for (y_row, dy_row) in y.chunks_exact(cols).zip(dy.chunks_exact(cols)) {
+        for ((sum, &y), &dy) in sums.iter_mut().zip(y_row).zip(dy_row) {
+            *sum += dy * derivative(y);
+        }
+    }
+}
+// ANCHOR_END: ops_bias_activation
 
 // ANCHOR: ops_softplus
 /// `ln(1 + eˣ)`, computed as `max(x, 0) + ln(1 + e^−|x|)` so that neither large positive `x`

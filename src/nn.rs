@@ -38,8 +38,8 @@
 //! ```
 
 use crate::autodiff::{
-    AddBias, AddScalar, Backward, Clamp, Exp, Flatten, MatMul, MulScalar, Op, Params, Relu,
-    Softplus, Tanh, Tape, Var,
+    AddBias, AddBiasRelu, AddBiasTanh, AddScalar, Backward, Clamp, Exp, Flatten, MatMul, MulScalar,
+    Op, Params, Relu, Softplus, Tanh, Tape, Var,
 };
 use crate::init::{gaussian, uniform};
 use crate::tensor::{Tensor, accumulate_column_sums};
@@ -74,6 +74,15 @@ pub trait Graph<'p> {
     }
     fn add_bias(&mut self, x: Self::Node, bias: Self::Node) -> Self::Node {
         self.apply(&AddBias, &[x, bias], NO_PARAMS)
+    }
+    /// `activation(x + bias)` as one operation.
+    fn add_bias_activation(
+        &mut self,
+        x: Self::Node,
+        bias: Self::Node,
+        activation: Activation,
+    ) -> Self::Node {
+        self.apply(activation.after_bias(), &[x, bias], NO_PARAMS)
     }
     fn relu(&mut self, x: Self::Node) -> Self::Node {
         self.apply(&Relu, &[x], NO_PARAMS)
@@ -292,6 +301,14 @@ impl Activation {
             Activation::Tanh => graph.tanh(x),
         }
     }
+
+    /// The operation that adds a bias and applies the activation in one pass.
+    pub fn after_bias(self) -> &'static dyn Op {
+        match self {
+            Activation::Relu => &AddBiasRelu,
+            Activation::Tanh => &AddBiasTanh,
+        }
+    }
 }
 // ANCHOR_END: activation
 
@@ -360,6 +377,19 @@ impl Linear {
         graph.add_bias(product, bias)
     }
 
+    /// `activation(x·W + b)`, a hidden layer: the bias and the activation in one operation.
+    pub fn forward_activated<'p, G: Graph<'p>>(
+        &'p self,
+        graph: &mut G,
+        x: G::Node,
+        activation: Activation,
+    ) -> G::Node {
+        let weight = graph.param(&self.weight);
+        let bias = graph.param(&self.bias);
+        let product = graph.matmul(x, weight);
+        graph.add_bias_activation(product, bias, activation)
+    }
+
     pub(crate) fn parameters(&self) -> [&Tensor; 2] {
         [&self.weight, &self.bias]
     }
@@ -402,8 +432,7 @@ impl Mlp {
     pub fn forward<'p, G: Graph<'p>>(&'p self, graph: &mut G, x: G::Node) -> G::Node {
         let mut h = x;
         for layer in &self.layers {
-            h = layer.forward(graph, h);
-            h = self.activation.forward(graph, h);
+            h = layer.forward_activated(graph, h, self.activation);
         }
         h
     }

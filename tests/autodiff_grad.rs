@@ -3,7 +3,9 @@
 //! kinks (relu at 0, clamp edges, ties in minimum); the subgradient chosen at each kink is
 //! tested exactly, separately.
 
-use ppo::autodiff::{Backward, GradCheck, Op, Params, Tape, Var, gradcheck, gradcheck_with};
+use ppo::autodiff::{
+    AddBiasRelu, AddBiasTanh, Backward, GradCheck, Op, Params, Tape, Var, gradcheck, gradcheck_with,
+};
 use ppo::tensor::Tensor;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
@@ -178,6 +180,76 @@ fn add_bias_grad_for_both_bias_shapes() {
             probe(tape, y, 10)
         });
         assert!(result.is_ok(), "add_bias with bias {bias_shape:?}: {}", result.unwrap_err());
+    }
+}
+
+#[test]
+fn bias_and_activation_fused_grad_for_both_bias_shapes() {
+    for (i, bias_shape) in [vec![6], vec![1, 6]].into_iter().enumerate() {
+        let mut r = rng(450 + i as u64);
+        // |x| ≥ 0.5 and |b| ≤ 0.2: every x + b at least 0.3 from the ReLU's kink.
+        let x = uniform(&[5, 6], 0.5, 2.0, true, &mut r);
+        let bias = uniform(&bias_shape, 0.0, 0.2, true, &mut r);
+        for (name, op) in [("relu", &AddBiasRelu as &'static dyn Op), ("tanh", &AddBiasTanh)] {
+            let result = gradcheck(&[x.clone(), bias.clone()], |tape, v| {
+                let y = tape.apply(op, &[v[0], v[1]], [0.0; 2]);
+                probe(tape, y, 11)
+            });
+            assert!(
+                result.is_ok(),
+                "add_bias_{name}, bias {bias_shape:?}: {}",
+                result.unwrap_err()
+            );
+        }
+    }
+}
+
+/// Every bit of a fused bias-and-activation's value and gradients, against the two
+/// operations it fuses, on a tape that still holds the last step's gradients and with the
+/// input used a second time (so that its gradient is added to, not only written): the
+/// fusion must change no number of any network.
+#[test]
+fn bias_and_activation_fused_give_the_bits_of_the_two_operations() {
+    let mut r = rng(460);
+    // Values around 0, including exact zeros of x + b, and a probe with negative weights, so
+    // that signed zeros and the ReLU's kink both occur.
+    let mut x = Tensor::randn(&[33, 7], &mut r);
+    let bias = Tensor::randn(&[7], &mut r);
+    for j in 0..7 {
+        x.set(&[j, j], -bias.get(&[j]));
+    }
+    let weights = Tensor::randn(&[33, 7], &mut r);
+    let run = |tape: &mut Tape, fused: bool, relu: bool| -> Vec<Vec<u32>> {
+        tape.clear();
+        let (xv, bv, w) = (tape.param(&x), tape.param(&bias), tape.constant(&weights));
+        let y = match (fused, relu) {
+            (true, true) => tape.apply(&AddBiasRelu, &[xv, bv], [0.0; 2]),
+            (true, false) => tape.apply(&AddBiasTanh, &[xv, bv], [0.0; 2]),
+            (false, true) => {
+                let z = tape.add_bias(xv, bv);
+                tape.relu(z)
+            }
+            (false, false) => {
+                let z = tape.add_bias(xv, bv);
+                tape.tanh(z)
+            }
+        };
+        let again = tape.mul(xv, w);
+        let both = tape.add(y, again);
+        let weighted = tape.mul(both, w);
+        let loss = tape.sum(weighted);
+        tape.backward(loss);
+        [tape.value(y), tape.grad(xv), tape.grad(bv)]
+            .iter()
+            .map(|t| t.data().iter().map(|v| v.to_bits()).collect())
+            .collect()
+    };
+    for relu in [true, false] {
+        let mut tape = Tape::new();
+        let two = run(&mut tape, false, relu);
+        let fused = run(&mut tape, true, relu);
+        assert_eq!(fused, two, "relu: {relu}: the fused operation's bits differ");
+        assert_eq!(run(&mut tape, true, relu), two, "relu: {relu}: again, on a used tape");
     }
 }
 
