@@ -14,7 +14,9 @@
 //!   per-minibatch advantages, Adam's ε, an annealed entropy bonus, tanh, observation and
 //!   reward normalization, time limits ignored, a log-σ head);
 //! - d: CartPole with the Categorical policy and the adapted KL penalty;
-//! - e: the shared network with the adapted KL penalty and value clipping.
+//! - e: the shared network with the adapted KL penalty and value clipping;
+//! - f: CartPole with minibatches long enough to be cut into pieces (chapter 14), normalized
+//!   per minibatch, which PyTorch computes whole.
 //!
 //! A wrong wiring anywhere (a learning rate from the other network, γ and λ swapped, a
 //! truncation bootstrapped from the next episode's first state, advantages left unnormalized,
@@ -28,7 +30,7 @@ use common::Fixture;
 use ppo::gae::TimeLimit;
 use ppo::loss::Objective;
 use ppo::nn::{Activation, Init, StdParam};
-use ppo::ppo::{Config, DistributionKind, Trainer, UpdateStats};
+use ppo::ppo::{Config, DistributionKind, ROWS_PER_PIECE, Trainer, UpdateStats};
 use ppo::tensor::Tensor;
 use ppo::{ActionSpace, CartPole, Env, Pendulum, Randomness, Step};
 use rand::SeedableRng;
@@ -387,4 +389,13 @@ fn configuration_d_cartpole_categorical_matches_pytorch() {
 #[test]
 fn configuration_e_shared_network_kl_penalty_matches_pytorch() {
     check("ppo_iteration_e.txt");
+}
+
+/// PyTorch computes each minibatch whole; the crate cuts these into pieces.
+#[test]
+fn configuration_f_minibatches_cut_into_pieces_match_pytorch() {
+    let fixture = Fixture::load("ppo_iteration_f.txt");
+    let minibatch = config(&fixture).minibatch_size;
+    assert!(minibatch > ROWS_PER_PIECE, "minibatches of {minibatch} rows are not cut");
+    check("ppo_iteration_f.txt");
 }

@@ -47,7 +47,7 @@ Run by hand, from the repository root (needs PyTorch, Gymnasium and NumPy, CPU o
 
     python3 tools/pytorch_iteration.py
 
-It writes tests/data/ppo_iteration_{a,b,c,d,e}.txt; the versions used are written into each
+It writes tests/data/ppo_iteration_{a,b,c,d,e,f}.txt; the versions used are written into each
 file's header. `cargo test` never runs Python.
 """
 
@@ -97,6 +97,10 @@ DEFAULTS = dict(
 # e: the shared network, with the KL penalty adapted by the PPO paper's rule (beta doubles after
 #    the first iteration, its KL 0.0013 above 1.5 x 0.0004, and halves after the second and the
 #    third, 0.00024 and 0.00009 below 0.0004/1.5), value clipping and value_coef 2.
+# f: CartPole with minibatches long enough for the crate to cut into pieces (4,100 rows, two
+#    pieces of 2,050 each; the rollout's last 124 rows make a minibatch left whole), advantages
+#    normalized within each minibatch, value clipping and the gradient clip: here every
+#    minibatch is computed whole, so the crate's pieces must add up to the same step.
 CONFIGS = {
     "a": dict(
         num_envs=2, rollout_steps=256, epochs=3, minibatch_size=64, iterations=2,
@@ -143,6 +147,14 @@ CONFIGS = {
         std=("log-std", 0.0, -5.0, 1.0), seed=15,
         objective="kl-penalty", kl_coef=0.5, adaptive_kl=0.0004, value_coef=2.0,
         shared_network=True,
+    ),
+    "f": dict(
+        env="cartpole", num_envs=33, rollout_steps=128, epochs=2, minibatch_size=4100,
+        iterations=1, gamma=0.99, gae_lambda=0.95, clip_epsilon=0.2,
+        actor_learning_rate=1e-3, critic_learning_rate=1e-3, anneal_learning_rate=False,
+        entropy_coef=0.01, max_grad_norm=0.5, value_clip=0.2, normalize_advantages=True,
+        time_limit="bootstrap", reward_scale=1.0, hidden_size=16,
+        std=("softplus",), seed=16, activation="tanh", minibatch_advantages=True,
     ),
 }
 
