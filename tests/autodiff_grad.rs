@@ -234,6 +234,9 @@ fn bias_and_activation_fused_give_the_bits_of_the_two_operations() {
                 tape.tanh(z)
             }
         };
+        let name = if relu { "relu" } else { "tanh" };
+        let name = if fused { format!("add_bias_{name}") } else { name.to_string() };
+        assert_eq!(tape.recorded(y).0, Some(name.as_str()));
         let again = tape.mul(xv, w);
         let both = tape.add(y, again);
         let weighted = tape.mul(both, w);
