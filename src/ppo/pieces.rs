@@ -204,13 +204,20 @@ mod tests {
         }
     }
 
-    /// The trainer after collecting one rollout and estimating its advantages; `batch` its
-    /// rows in a shuffled order.
+    /// The trainer after collecting one rollout and estimating its advantages, its actor then
+    /// moved away from the one that collected (each parameter scaled by 1.2 and shifted by up
+    /// to ±0.1, unequally), so that the ratios are not all 1 and the diagnostics not 0;
+    /// `batch` the rows, shuffled.
     fn collected<E: Env>(config: Config, envs: Vec<E>) -> (Trainer<E>, Vec<usize>) {
         let mut trainer = Trainer::new(config, envs);
         trainer.envs.reset(trainer.rng.generator());
         trainer.collect().expect("the rollout diverged");
         trainer.estimate_advantages();
+        for parameter in trainer.actor.parameters_mut() {
+            for (i, x) in parameter.data_mut().iter_mut().enumerate() {
+                *x = 1.2 * *x + 0.05 * ((i % 5) as f32 - 2.0);
+            }
+        }
         let mut batch: Vec<usize> = (0..trainer.buffer.capacity()).collect();
         trainer.rng.shuffle(&mut batch);
         (trainer, batch)
@@ -244,6 +251,7 @@ mod tests {
             ("clip fraction", pieced_actor.clip_fraction, whole_actor.clip_fraction),
         ];
         for (what, pieced, whole) in pairs {
+            assert!(whole.abs() > 1e-6, "{name} {what}: {whole}, too small to compare");
             assert!(close(pieced, whole), "{name} {what}: {pieced} vs {whole}");
         }
     }
