@@ -18,6 +18,9 @@ use rand_distr::StandardNormal;
 use std::cell::RefCell;
 use std::fmt;
 
+#[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
+mod avx512;
+
 // ANCHOR: struct
 /// An owned, contiguous, row-major tensor of `f32`.
 ///
@@ -555,28 +558,56 @@ trait Operands {
 // ANCHOR_END: operands
 
 // ANCHOR: block
-/// The register-blocked heart of every product: writes `Σ_p A(i.., p) ⊗ B(p, j..)` into the
-/// `R × W` block of `C` whose top-left corner is `c[0]` (rows `c_stride` apart).
+/// The register-blocked heart of every product: the `R × W` sums `Σ_p a(p) ⊗ b(p)` over
+/// `p < depth`, where `a(p)` is `R` values of the left operand and `b(p)` `W` of the right.
 ///
 /// The `R × W` accumulators are a fixed-size array, so they stay in vector registers for the
 /// whole loop over `p`; each step loads `W` values of `B` once and uses them `R` times, with
-/// one fused multiply-add per element and no bounds check inside the block.
+/// one fused multiply-add per element and no bounds check inside the block. Each sum is one
+/// chain of multiply-adds in the order of `p`, however the block is shaped: so are its bits.
+///
+/// `A·Bᵀ` (below) sums each element over several such chains, its `lanes`: chain `lane` reads
+/// `a(lane, q)` and `b(lane, q)`, and the chains' sums are added up lane 0 first, starting
+/// from −0.0 (which leaves a lone chain's sum as it is, bit for bit: `−0.0 + x` is `x`).
+#[inline(always)]
+fn products<const R: usize, const W: usize>(
+    (lanes, depth): (usize, usize),
+    left: impl Fn(usize, usize) -> [f32; R],
+    right: impl Fn(usize, usize) -> [f32; W],
+) -> [[f32; W]; R] {
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
+    if W == 16 || W == 32 {
+        return avx512::products((lanes, depth), left, right);
+    }
+    let mut sums = [[-0.0f32; W]; R];
+    for lane in 0..lanes {
+        let mut acc = [[0.0f32; W]; R];
+        for q in 0..depth {
+            let (a, b) = (left(lane, q), right(lane, q));
+            for (acc_row, &a_value) in acc.iter_mut().zip(&a) {
+                for (acc_lane, &b_value) in acc_row.iter_mut().zip(&b) {
+                    *acc_lane = a_value.mul_add(b_value, *acc_lane);
+                }
+            }
+        }
+        for (sum_row, acc_row) in sums.iter_mut().zip(&acc) {
+            for (sum, &x) in sum_row.iter_mut().zip(acc_row) {
+                *sum += x;
+            }
+        }
+    }
+    sums
+}
+
+/// Writes the `R × W` block of `A·B` whose top-left corner is `c[0]` (rows `c_stride` apart).
 #[inline(always)]
 fn block<const R: usize, const W: usize>(
     operands: &impl Operands,
     (i, j, k): (usize, usize, usize),
     (c, c_stride, write): (&mut [f32], usize, Write),
 ) {
-    let mut acc = [[0.0f32; W]; R];
-    for p in 0..k {
-        let a = operands.left::<R>(i, p);
-        let b = operands.right::<W>(p, j);
-        for (acc_row, &a_value) in acc.iter_mut().zip(&a) {
-            for (acc_lane, &b_value) in acc_row.iter_mut().zip(&b) {
-                *acc_lane = a_value.mul_add(b_value, *acc_lane);
-            }
-        }
-    }
+    let acc =
+        products::<R, W>((1, k), |_, p| operands.left::<R>(i, p), |_, p| operands.right::<W>(p, j));
     for (c_row, acc_row) in c.chunks_mut(c_stride).zip(&acc) {
         for (c_value, &sum) in c_row.iter_mut().zip(acc_row) {
             write.store(c_value, sum);
@@ -586,14 +617,17 @@ fn block<const R: usize, const W: usize>(
 // ANCHOR_END: block
 
 // ANCHOR: tiling
-/// Rows of `C` computed together by one block.
-const MR: usize = 4;
-/// Columns of `C` computed together: two 8-lane AVX registers, or one 16-lane AVX-512 one.
-const NR: usize = 16;
+/// Rows of `C` computed together by one block: eight where AVX-512's 32 vector registers
+/// hold an 8 × 32 block of sums (sixteen registers), four where AVX2's sixteen hold 4 × 16.
+const MR: usize = if cfg!(all(target_arch = "x86_64", target_feature = "avx512f")) { 8 } else { 4 };
+/// Columns of `C` computed together: two 16-lane AVX-512 registers, or, with `MR = 4`, 16
+/// columns in two 8-lane AVX ones.
+const NR: usize = if MR == 8 { 32 } else { 16 };
 
-/// `C = A·B` or `C += A·B` in blocks: `MR` rows at a time, and along each band of rows,
-/// blocks `NR` columns wide, then 8, 4, 2 and 1 wide for the columns left over. The narrow
-/// blocks matter: a policy head has only one or two output columns.
+/// `C = A·B` or `C += A·B` in blocks: `MR` rows at a time (then four, then one, for the rows
+/// left over), and along each band of rows, blocks `NR` columns wide, then 16, 8, 4, 2 and 1
+/// wide for the columns left over. The narrow blocks matter: a policy head has only one or
+/// two output columns.
 fn blocked_gemm(
     operands: &impl Operands,
     (m, k, n): (usize, usize, usize),
@@ -604,6 +638,10 @@ fn blocked_gemm(
     while i + MR <= m {
         blocked_band::<MR>(operands, (i, k, n), &mut c[i * n..], write);
         i += MR;
+    }
+    if MR > 4 && i + 4 <= m {
+        blocked_band::<4>(operands, (i, k, n), &mut c[i * n..], write);
+        i += 4;
     }
     for i in i..m {
         blocked_band::<1>(operands, (i, k, n), &mut c[i * n..], write);
@@ -621,6 +659,10 @@ fn blocked_band<const R: usize>(
     while j + NR <= n {
         block::<R, NR>(operands, (i, j, k), (&mut c[j..], n, write));
         j += NR;
+    }
+    if NR > 16 && j + 16 <= n {
+        block::<R, 16>(operands, (i, j, k), (&mut c[j..], n, write));
+        j += 16;
     }
     if j + 8 <= n {
         block::<R, 8>(operands, (i, j, k), (&mut c[j..], n, write));
@@ -707,6 +749,9 @@ pub fn gemm_tn(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32]
 // ANCHOR: gemm_nt
 /// Lanes of partial sums behind every element of `A·Bᵀ` (see [`gemm_nt`]).
 const NT_LANES: usize = 8;
+/// Rows of `C` in one block of `A·Bᵀ`. Four, not [`MR`]'s eight: a block holds its lanes'
+/// running sums besides the lane being summed, twice the registers of `A·B`'s block.
+const NT_ROWS: usize = 4;
 
 thread_local! {
     /// The packed copy of `B` that [`gemm_nt`] multiplies by, one per thread (each of the
@@ -777,14 +822,14 @@ pub fn gemm_nt(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32]
         blocked_gemm(&Plain { a, b: &packed.0, k, n }, (m, k, n), c, write);
         return;
     }
-    let (full_rows, cols) = (m - m % MR, n - n % 4);
+    let (full_rows, cols) = (m - m % NT_ROWS, n - n % 4);
     let (depth, tail) = (k / NT_LANES, k - k % NT_LANES);
     // Row p of Bᵀ goes to row (p mod 8)·depth + p div 8: each lane's rows together, in order.
     let packed = pack_transposed(b, k, cols, |p| {
         if p < tail { (p % NT_LANES) * depth + p / NT_LANES } else { p }
     });
     let operands = (a, &packed.0[..], k, cols);
-    for i in (0..full_rows).step_by(MR) {
+    for i in (0..full_rows).step_by(NT_ROWS) {
         // The hidden layers' common depths get a loop the compiler can unroll completely.
         match depth {
             4 => lane_band::<4>(operands, (i, depth), (&mut c[i * n..], n, write)),
@@ -800,8 +845,9 @@ pub fn gemm_nt(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32]
     }
 }
 
-/// The blocks of one band of `MR` rows of `A·Bᵀ`: `NR` columns wide, then 8 and 4 (the
-/// packed columns are a multiple of four). `D` is the depth when known at compile time, else 0.
+/// The blocks of one band of `NT_ROWS` rows of `A·Bᵀ`: `NR` columns wide, then 16, 8 and 4
+/// (the packed columns are a multiple of four). `D` is the depth when known at compile time,
+/// else 0.
 #[inline(always)]
 fn lane_band<const D: usize>(
     operands: (&[f32], &[f32], usize, usize),
@@ -813,6 +859,10 @@ fn lane_band<const D: usize>(
         lane_block::<NR, D>(operands, (i, j, depth), (&mut c[j..], n, write));
         j += NR;
     }
+    if NR > 16 && j + 16 <= cols {
+        lane_block::<16, D>(operands, (i, j, depth), (&mut c[j..], n, write));
+        j += 16;
+    }
     if j + 8 <= cols {
         lane_block::<8, D>(operands, (i, j, depth), (&mut c[j..], n, write));
         j += 8;
@@ -822,44 +872,27 @@ fn lane_band<const D: usize>(
     }
 }
 
-/// One `MR × W` block of `A·Bᵀ` in the dot product's order: the eight lanes' partial sums,
+/// One `NT_ROWS × W` block of `A·Bᵀ` in the dot product's order: the eight lanes' partial sums,
 /// each a blocked product of depth `depth` (as in [`block`]), added lane 0 first; then the
 /// leftover terms (`p ≥ 8·depth`), multiplied and added one by one as [`dot`]'s tail is; then
-/// into `C`. All `MR × W` sums stay in registers throughout.
+/// into `C`. All `NT_ROWS × W` sums stay in registers throughout.
 #[inline(always)]
 fn lane_block<const W: usize, const D: usize>(
     (a, packed, k, cols): (&[f32], &[f32], usize, usize),
     (i, j, depth): (usize, usize, usize),
     (c, c_stride, write): (&mut [f32], usize, Write),
 ) {
-    // A sum of floats starts from −0.0 (the identity: −0.0 + x is x for every x), so the
-    // first lane's partial sum enters unchanged, as in `lanes.iter().sum()`.
-    let mut sums = [[-0.0f32; W]; MR];
     let depth = if D > 0 { D } else { depth };
-    for lane in 0..NT_LANES {
-        let mut acc = [[0.0f32; W]; MR];
-        for q in 0..depth {
-            let p = q * NT_LANES + lane;
-            let a_values: [f32; MR] = std::array::from_fn(|r| read(a, (i + r) * k + p));
-            let row = (lane * depth + q) * cols + j;
-            let b_values: [f32; W] = std::array::from_fn(|w| read(packed, row + w));
-            for (acc_row, &a_value) in acc.iter_mut().zip(&a_values) {
-                for (x, &b_value) in acc_row.iter_mut().zip(&b_values) {
-                    *x = a_value.mul_add(b_value, *x);
-                }
-            }
-        }
-        for (sum_row, acc_row) in sums.iter_mut().zip(&acc) {
-            for (sum, &x) in sum_row.iter_mut().zip(acc_row) {
-                *sum += x;
-            }
-        }
-    }
+    let mut sums = products::<NT_ROWS, W>(
+        (NT_LANES, depth),
+        |lane, q| std::array::from_fn(|r| read(a, (i + r) * k + q * NT_LANES + lane)),
+        |lane, q| std::array::from_fn(|w| read(packed, (lane * depth + q) * cols + j + w)),
+    );
     let tail = depth * NT_LANES;
     if tail < k {
-        let mut rest = [[-0.0f32; W]; MR];
+        let mut rest = [[-0.0f32; W]; NT_ROWS];
         for p in tail..k {
-            let a_values: [f32; MR] = std::array::from_fn(|r| read(a, (i + r) * k + p));
+            let a_values: [f32; NT_ROWS] = std::array::from_fn(|r| read(a, (i + r) * k + p));
             let b_values: [f32; W] = std::array::from_fn(|w| read(packed, p * cols + j + w));
             for (rest_row, &a_value) in rest.iter_mut().zip(&a_values) {
                 for (x, &b_value) in rest_row.iter_mut().zip(&b_values) {
@@ -939,6 +972,9 @@ mod tests {
             // A·Bᵀ's unrolled lanes at the hidden layers' depths, 32 and 64, with full columns.
             (9, 32, 20),
             (9, 64, 12),
+            // Every band of rows (8, 4, 1) and every width of block (32, 16, 8, 4, 2, 1).
+            (15, 9, 63),
+            (12, 16, 48),
         ] {
             let a = Tensor::randn(&[m, k], &mut rng);
             let b = Tensor::randn(&[k, n], &mut rng);
@@ -978,7 +1014,9 @@ mod tests {
     #[test]
     fn packed_a_bt_sums_each_element_in_the_dot_product_order() {
         let mut rng = StdRng::seed_from_u64(11);
-        for &(m, k, n) in &[(8, 64, 16), (12, 13, 28), (9, 64, 7), (64, 40, 64), (4, 8, 4)] {
+        for &(m, k, n) in
+            &[(8, 64, 16), (12, 13, 28), (9, 64, 7), (64, 40, 64), (4, 8, 4), (13, 24, 61)]
+        {
             // Zeros of both signs, as dead ReLU units give, exercise the sign of zero sums.
             let sparse = |t: Tensor| t.map(|x| if x.abs() < 0.5 { 0.0 * x.signum() } else { x });
             let a = sparse(Tensor::randn(&[m, k], &mut rng));
