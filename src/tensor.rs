@@ -749,8 +749,8 @@ pub fn gemm_tn(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32]
 // ANCHOR: gemm_nt
 /// Lanes of partial sums behind every element of `A·Bᵀ` (see [`gemm_nt`]).
 const NT_LANES: usize = 8;
-/// Rows of `C` in one block of `A·Bᵀ`. Four, not [`MR`]'s eight: a block holds its lanes'
-/// running sums besides the lane being summed, twice the registers of `A·B`'s block.
+/// Rows of `C` in one block of `A·Bᵀ`: four, even where [`MR`] is eight, since a block holds
+/// its lanes' running sums beside the lane being summed, twice the registers of `A·B`'s.
 const NT_ROWS: usize = 4;
 
 thread_local! {
@@ -1014,14 +1014,19 @@ mod tests {
     #[test]
     fn packed_a_bt_sums_each_element_in_the_dot_product_order() {
         let mut rng = StdRng::seed_from_u64(11);
-        for &(m, k, n) in
-            &[(8, 64, 16), (12, 13, 28), (9, 64, 7), (64, 40, 64), (4, 8, 4), (13, 24, 61)]
-        {
-            // Zeros of both signs, as dead ReLU units give, exercise the sign of zero sums.
+        let shapes = [(8, 64, 16), (12, 13, 28), (9, 64, 7), (64, 40, 64), (4, 8, 4), (13, 24, 61)];
+        for (&(m, k, n), tiny_operands) in shapes.iter().flat_map(|s| [(s, false), (s, true)]) {
+            // Zeros of both signs, as dead ReLU units give, exercise the sign of zero sums;
+            // so do products too small for an `f32`, which round to −0.0, added into −0.0.
             let sparse = |t: Tensor| t.map(|x| if x.abs() < 0.5 { 0.0 * x.signum() } else { x });
-            let a = sparse(Tensor::randn(&[m, k], &mut rng));
-            let b = sparse(Tensor::randn(&[n, k], &mut rng));
-            let start = Tensor::randn(&[m, n], &mut rng);
+            let tiny = |t: Tensor| t.map(|x| if x < 0.0 { -1e-30 } else { 1e-30 });
+            let (a, b, start) = if tiny_operands {
+                let (a, b) = (Tensor::randn(&[m, k], &mut rng), Tensor::randn(&[n, k], &mut rng));
+                (tiny(a), tiny(b), Tensor::filled(&[m, n], -0.0))
+            } else {
+                let (a, b) = (Tensor::randn(&[m, k], &mut rng), Tensor::randn(&[n, k], &mut rng));
+                (sparse(a), sparse(b), Tensor::randn(&[m, n], &mut rng))
+            };
             let mut c = start.data().to_vec();
             gemm_nt(m, k, n, a.data(), b.data(), &mut c, Write::Add);
             let (full_rows, full_cols) = (m - m % 4, n - n % 4);
@@ -1040,6 +1045,28 @@ mod tests {
                         "{m}x{k}x{n} at [{i}, {j}]: {} vs {expected}",
                         c[i * n + j]
                     );
+                }
+            }
+        }
+    }
+
+    /// Products too small for an `f32` round to zeros that keep the product's sign, and
+    /// negative zeros added into −0.0 stay −0.0: `A·B` and `Aᵀ·B` keep that sign, in every
+    /// width of block and every band of rows, as one chain of multiply-adds from +0.0 does. (A
+    /// block whose sums started from +0.0 instead of −0.0 would turn −0.0 into +0.0 here.)
+    /// `A·Bᵀ` follows the dot product's order instead, checked by the next test.
+    #[test]
+    fn products_too_small_for_an_f32_keep_their_sign() {
+        for (name, kernel, shapes) in &FORMS[..2] {
+            for &(m, k, n) in &[(13, 9, 61), (13, 3, 61), (8, 64, 32), (5, 16, 17)] {
+                let [a_rows, a_cols, b_rows, b_cols] = shapes(m, k, n);
+                let a = vec![-1e-30f32; a_rows * a_cols];
+                let b = vec![1e-30f32; b_rows * b_cols];
+                let mut c = vec![-0.0f32; m * n];
+                kernel(m, k, n, &a, &b, &mut c, Write::Add);
+                for (index, x) in c.iter().enumerate() {
+                    let what = format!("{name} {m}x{k}x{n}: element {index} is {x}");
+                    assert_eq!(x.to_bits(), (-0.0f32).to_bits(), "{what}");
                 }
             }
         }
