@@ -2,10 +2,11 @@
 //! have them (built with `target-cpu=native` on one, as this crate is).
 //!
 //! The portable loop in [`super::products`] is the same computation: the compiler turns it
-//! into vector instructions by itself while the block is at most 4 × 16. An 8 × 32 block,
-//! which AVX-512's 32 registers can hold (sixteen of them for the sums), is too large for
-//! the compiler to unroll completely, so its sums stay in memory and the product runs ten
-//! times slower. Here the registers are named, and nothing is left to the unroller.
+//! into vector instructions by itself while the block is at most 4 × 16. Already at 8 × 16
+//! the block is too large for the compiler to unroll completely: its sums stay in memory and
+//! the product runs fifteen times slower (chapter 1). An 8 × 32 block, which AVX-512's 32
+//! registers can hold (sixteen of them for the sums), is larger still. Here the registers
+//! are named, and nothing is left to the unroller.
 //!
 //! Each sum is still one chain of fused multiply-adds in the order of `p`, so this loop and
 //! the portable one give the same bits (`tests` below compares them on every width).
