@@ -579,6 +579,16 @@ fn products<const R: usize, const W: usize>(
     if W == 16 || W == 32 {
         return avx512::products((lanes, depth), left, right);
     }
+    portable_products((lanes, depth), left, right)
+}
+
+/// [`products`] in plain Rust, which the compiler vectorizes itself.
+#[inline(always)]
+fn portable_products<const R: usize, const W: usize>(
+    (lanes, depth): (usize, usize),
+    left: impl Fn(usize, usize) -> [f32; R],
+    right: impl Fn(usize, usize) -> [f32; W],
+) -> [[f32; W]; R] {
     let mut sums = [[-0.0f32; W]; R];
     for lane in 0..lanes {
         let mut acc = [[0.0f32; W]; R];

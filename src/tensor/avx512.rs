@@ -94,33 +94,8 @@ pub(super) fn products<const R: usize, const W: usize>(
 
 #[cfg(test)]
 mod tests {
+    use super::super::portable_products as portable;
     use super::products;
-
-    /// The portable loop of `super::products`, written out again.
-    fn portable<const R: usize, const W: usize>(
-        (lanes, depth): (usize, usize),
-        left: impl Fn(usize, usize) -> [f32; R],
-        right: impl Fn(usize, usize) -> [f32; W],
-    ) -> [[f32; W]; R] {
-        let mut sums = [[-0.0f32; W]; R];
-        for lane in 0..lanes {
-            let mut acc = [[0.0f32; W]; R];
-            for q in 0..depth {
-                let (a, b) = (left(lane, q), right(lane, q));
-                for r in 0..R {
-                    for w in 0..W {
-                        acc[r][w] = a[r].mul_add(b[w], acc[r][w]);
-                    }
-                }
-            }
-            for r in 0..R {
-                for w in 0..W {
-                    sums[r][w] += acc[r][w];
-                }
-            }
-        }
-        sums
-    }
 
     /// Values of every magnitude and both signs, zeros of both signs among them.
     fn value(seed: usize) -> f32 {
