@@ -1024,7 +1024,18 @@ mod tests {
     #[test]
     fn packed_a_bt_sums_each_element_in_the_dot_product_order() {
         let mut rng = StdRng::seed_from_u64(11);
-        let shapes = [(8, 64, 16), (12, 13, 28), (9, 64, 7), (64, 40, 64), (4, 8, 4), (13, 24, 61)];
+        // Bands of four rows, then rows and columns of plain dot products; lanes with and
+        // without leftover terms, short and long.
+        let shapes = [
+            (8, 64, 16),
+            (12, 13, 28),
+            (9, 64, 7),
+            (64, 40, 64),
+            (4, 8, 4),
+            (13, 24, 61),
+            (22, 72, 40),
+            (13, 67, 36),
+        ];
         for (&(m, k, n), tiny_operands) in shapes.iter().flat_map(|s| [(s, false), (s, true)]) {
             // Zeros of both signs, as dead ReLU units give, exercise the sign of zero sums;
             // so do products too small for an `f32`, which round to −0.0, added into −0.0.
