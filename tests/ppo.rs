@@ -6,7 +6,8 @@
 use ppo::gae::TimeLimit;
 use ppo::nn::{Init, StdParam};
 use ppo::ppo::{
-    Config, ROWS_PER_PIECE, Trainer, UpdateStats, evaluate, evaluation_seed, first_non_finite,
+    Config, ROWS_PER_PIECE, SIDE_BY_SIDE_ENVS, Trainer, UpdateStats, evaluate, evaluation_seed,
+    first_non_finite,
 };
 use ppo::tensor::Tensor;
 use ppo::{CartPole, Pendulum, Randomness};
@@ -138,6 +139,17 @@ fn two_threads_give_the_same_run_bit_for_bit_as_one() {
     let one = trained_with_threads(&pieced, 1);
     assert_eq!(one, trained_with_threads(&pieced, 2), "pieces: 2 threads differ from 1");
     assert_eq!(one, trained_with_threads(&pieced, 3), "pieces: 3 threads differ from 1");
+    // Enough environments that each rollout step runs the critic's forward pass on the
+    // worker, beside the actor's.
+    let many = Config {
+        num_envs: SIDE_BY_SIDE_ENVS,
+        rollout_steps: 2,
+        total_timesteps: 2 * 2 * SIDE_BY_SIDE_ENVS,
+        epochs: 1,
+        ..Config::default()
+    };
+    let one = trained_with_threads(&many, 1);
+    assert_eq!(one, trained_with_threads(&many, 2), "many envs: 2 threads differ from 1");
 }
 
 /// The counters. The diagnostics' values are checked against PyTorch in `tests/iteration.rs`
