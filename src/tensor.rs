@@ -1036,17 +1036,18 @@ mod tests {
             (22, 72, 40),
             (13, 67, 36),
         ];
-        for (&(m, k, n), tiny_operands) in shapes.iter().flat_map(|s| [(s, false), (s, true)]) {
+        for (&(m, k, n), operands) in shapes.iter().flat_map(|s| [(s, 0), (s, 1), (s, 2)]) {
             // Zeros of both signs, as dead ReLU units give, exercise the sign of zero sums;
-            // so do products too small for an `f32`, which round to −0.0, added into −0.0.
+            // so do products too small for an `f32`, which round to zeros of their sign:
+            // of random signs, and all negative, whose lanes and leftover terms all sum to
+            // −0.0 (and the leftover terms' `+ 0.0` is then the only +0.0 in sight).
             let sparse = |t: Tensor| t.map(|x| if x.abs() < 0.5 { 0.0 * x.signum() } else { x });
             let tiny = |t: Tensor| t.map(|x| if x < 0.0 { -1e-30 } else { 1e-30 });
-            let (a, b, start) = if tiny_operands {
-                let (a, b) = (Tensor::randn(&[m, k], &mut rng), Tensor::randn(&[n, k], &mut rng));
-                (tiny(a), tiny(b), Tensor::filled(&[m, n], -0.0))
-            } else {
-                let (a, b) = (Tensor::randn(&[m, k], &mut rng), Tensor::randn(&[n, k], &mut rng));
-                (sparse(a), sparse(b), Tensor::randn(&[m, n], &mut rng))
+            let (a, b) = (Tensor::randn(&[m, k], &mut rng), Tensor::randn(&[n, k], &mut rng));
+            let (a, b, start) = match operands {
+                0 => (sparse(a), sparse(b), Tensor::randn(&[m, n], &mut rng)),
+                1 => (tiny(a), tiny(b), Tensor::filled(&[m, n], -0.0)),
+                _ => (a.map(|_| -1e-30), b.map(|_| 1e-30), Tensor::filled(&[m, n], -0.0)),
             };
             let mut c = start.data().to_vec();
             gemm_nt(m, k, n, a.data(), b.data(), &mut c, Write::Add);
