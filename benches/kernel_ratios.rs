@@ -10,15 +10,12 @@
 //!
 //! `cargo bench --bench kernel_ratios [-- ROUNDS]` (400 rounds unless told).
 
-use ppo::tensor::{Write, gemm_nn, gemm_nt, gemm_tn};
+mod products;
+
+use ppo::tensor::Write;
+use products::{FORMS, SHAPES};
 use std::hint::black_box;
 use std::time::Instant;
-
-/// The shapes of `benches/tensor.rs`, (m, k, n): every form multiplies an m×k by a k×n.
-const SHAPES: [(usize, usize, usize); 6] =
-    [(64, 3, 64), (64, 64, 64), (64, 64, 2), (256, 64, 64), (2048, 64, 64), (32768, 32, 32)];
-
-type Kernel = fn(usize, usize, usize, &[f32], &[f32], &mut [f32], Write);
 
 /// Operations each timed sample does, at least: about 20 µs of work, short enough that a
 /// round of three forms is rarely split by the host's scheduling.
@@ -27,7 +24,6 @@ const SAMPLE_FLOP: f64 = 2e6;
 fn main() {
     // `cargo bench` passes `--bench` to every target; a number among the arguments is ours.
     let rounds = std::env::args().skip(1).find_map(|arg| arg.parse().ok()).unwrap_or(400);
-    let forms: [(&str, Kernel); 3] = [("A·B", gemm_nn), ("Aᵀ·B", gemm_tn), ("A·Bᵀ", gemm_nt)];
     println!("{rounds} interleaved rounds; per form: fastest round, median ratio to A·B");
     for (m, k, n) in SHAPES {
         // Values in [−1, 1) with no pattern the kernels could exploit.
@@ -42,7 +38,7 @@ fn main() {
         let mut ratios: [Vec<f64>; 3] = Default::default();
         for _ in 0..rounds {
             let mut seconds = [0.0; 3];
-            for (form, (_, kernel)) in forms.iter().enumerate() {
+            for (form, (_, kernel)) in FORMS.iter().enumerate() {
                 let start = Instant::now();
                 for _ in 0..calls {
                     kernel(m, k, n, black_box(&a), black_box(&b), &mut c, Write::Add);
@@ -55,7 +51,7 @@ fn main() {
             }
         }
         let mut line = format!("{:<16}", format!("{m}x{k}·{k}x{n}"));
-        for (form, (name, _)) in forms.iter().enumerate() {
+        for (form, (name, _)) in FORMS.iter().enumerate() {
             ratios[form].sort_by(f64::total_cmp);
             let median = ratios[form][rounds / 2];
             let gflops = flop / fastest[form] / 1e9;

@@ -3,20 +3,15 @@
 
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
-use ppo::tensor::{Write, gemm_nn, gemm_nt, gemm_tn};
+use ppo::tensor::{Write, gemm_tn};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use std::hint::black_box;
 use std::time::Duration;
 
-/// (m, k, n): a batch of 64 through each layer of a 3→64→64→2 network (the `seed` preset's
-/// minibatch), the `default` preset's minibatch of 256 through a hidden layer, a whole
-/// 2048-step rollout through one, and a minibatch of 32,768 through the 32-wide hidden layer
-/// of the 1024-agent CartPole configuration.
-const SHAPES: [(usize, usize, usize); 6] =
-    [(64, 3, 64), (64, 64, 64), (64, 64, 2), (256, 64, 64), (2048, 64, 64), (32768, 32, 32)];
+mod products;
 
-type Kernel = fn(usize, usize, usize, &[f32], &[f32], &mut [f32], Write);
+use products::{FORMS, Kernel, SHAPES};
 
 /// Benches `kernel` on random operands of the lengths `(m, k, n)` asks for, counting
 /// 2·m·k·n operations per call.
@@ -41,8 +36,7 @@ fn bench_product(
 
 fn matmul_forms(c: &mut Criterion) {
     let mut rng = StdRng::seed_from_u64(0);
-    let forms: [(&str, Kernel); 3] = [("A·B", gemm_nn), ("Aᵀ·B", gemm_tn), ("A·Bᵀ", gemm_nt)];
-    for (name, kernel) in forms {
+    for (name, kernel) in FORMS {
         let mut group = c.benchmark_group(format!("matmul {name}"));
         group.measurement_time(Duration::from_secs(2)).warm_up_time(Duration::from_millis(500));
         for (m, k, n) in SHAPES {
