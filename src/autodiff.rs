@@ -14,7 +14,8 @@
 //! computation as the step before reuses every buffer and allocates nothing.
 
 use crate::tensor::{
-    Tensor, Write, accumulate_column_sums, assert_is_row, gemm_nn, gemm_nt, gemm_tn,
+    Tensor, Write, accumulate_column_sums, assert_is_row, gemm_nn, gemm_nn_bias_then, gemm_nt,
+    gemm_tn,
 };
 use std::fmt;
 
@@ -65,7 +66,25 @@ pub trait Op: Sync {
     fn overwrites(&self) -> bool {
         false
     }
+
+    /// Every input's gradient in one call, which the tape makes whenever the inputs are
+    /// distinct values: `grads[k]` is input `k`'s buffer and how to store into it, or `None`
+    /// if that input needs no gradient (`ctx.input` and `ctx.write` are unused). The default
+    /// asks [`backward`](Op::backward) for each in turn; an operation whose inputs' rules
+    /// share work (chapter 3's layers) does it once here, in `scratch`, a buffer the tape
+    /// keeps from step to step.
+    fn backward_all(&self, ctx: &Backward<'_>, grads: &mut InputGrads<'_>, scratch: &mut Tensor) {
+        let _ = scratch;
+        for (input, slot) in grads.iter_mut().enumerate() {
+            if let Some((grad, write)) = slot {
+                self.backward(&Backward { input, write: *write, ..*ctx }, grad);
+            }
+        }
+    }
 }
+
+/// The gradient buffers of an operation's inputs, for [`Op::backward_all`].
+pub type InputGrads<'g> = [Option<(&'g mut Tensor, Write)>; MAX_INPUTS];
 
 /// What an operation's backward rule may look at.
 pub struct Backward<'a> {
@@ -112,6 +131,8 @@ pub struct Tape {
     grads_ready: usize,
     /// During `backward`: whether a node's gradient buffer has been written yet.
     written: Vec<bool>,
+    /// Kept for [`Op::backward_all`]'s intermediates, so that they allocate only once.
+    scratch: Tensor,
 }
 // ANCHOR_END: tape
 
@@ -305,20 +326,32 @@ impl Tape {
             }
             // Gradients of earlier nodes are written while this node's gradient is read.
             let (earlier_grads, rest) = self.grads.split_at_mut(index);
+            let ctx = Backward {
+                input: 0,
+                inputs: &inputs[..node.arity],
+                params: node.params,
+                output: &self.values[index],
+                output_grad: &rest[0],
+                write: Write::Add,
+            };
+            if let Some(buffers) = distinct_grads(earlier_grads, &node.inputs[..node.arity]) {
+                let mut grads = InputGrads::default();
+                for ((slot, buffer), &input) in grads.iter_mut().zip(buffers).zip(&node.inputs) {
+                    if let Some(grad) = buffer.filter(|_| self.nodes[input].needs_grad) {
+                        let shape = self.values[input].shape();
+                        let write = first_write(grad, shape, &mut written[input], op.overwrites());
+                        *slot = Some((grad, write));
+                    }
+                }
+                op.backward_all(&ctx, &mut grads, &mut self.scratch);
+                continue;
+            }
             for (k, &input) in node.inputs[..node.arity].iter().enumerate() {
                 if self.nodes[input].needs_grad {
                     let grad = &mut earlier_grads[input];
                     let shape = self.values[input].shape();
                     let write = first_write(grad, shape, &mut written[input], op.overwrites());
-                    let ctx = Backward {
-                        input: k,
-                        inputs: &inputs[..node.arity],
-                        params: node.params,
-                        output: &self.values[index],
-                        output_grad: &rest[0],
-                        write,
-                    };
-                    op.backward(&ctx, grad);
+                    op.backward(&Backward { input: k, write, ..ctx }, grad);
                 }
             }
         }
@@ -326,6 +359,29 @@ impl Tape {
         self.grads_ready = count;
     }
     // ANCHOR_END: backward
+}
+
+/// The gradient buffers of the inputs at `indices`, each borrowed on its own, or `None` if
+/// an index repeats (a value used twice by one operation, whose rules then add into one
+/// buffer one after the other).
+fn distinct_grads<'g>(
+    grads: &'g mut [Tensor],
+    indices: &[usize],
+) -> Option<[Option<&'g mut Tensor>; MAX_INPUTS]> {
+    let mut buffers = [None, None, None];
+    match *indices {
+        [a] => buffers[0] = Some(&mut grads[a]),
+        [a, b] => {
+            let [x, y] = grads.get_disjoint_mut([a, b]).ok()?;
+            (buffers[0], buffers[1]) = (Some(x), Some(y));
+        }
+        [a, b, c] => {
+            let [x, y, z] = grads.get_disjoint_mut([a, b, c]).ok()?;
+            buffers = [Some(x), Some(y), Some(z)];
+        }
+        _ => return None,
+    }
+    Some(buffers)
 }
 
 // ANCHOR: first_write
@@ -625,7 +681,7 @@ impl Op for AddBiasRelu {
         add_bias_then(x[0], x[1], out, |z| z.max(0.0));
     }
     fn backward(&self, ctx: &Backward<'_>, grad: &mut Tensor) {
-        chain_bias_activation(ctx, grad, |y| if y > 0.0 { 1.0 } else { 0.0 });
+        chain_bias_activation(ctx, grad, relu_derivative);
     }
     fn overwrites(&self) -> bool {
         true
@@ -642,7 +698,7 @@ impl Op for AddBiasTanh {
         add_bias_then(x[0], x[1], out, tanh);
     }
     fn backward(&self, ctx: &Backward<'_>, grad: &mut Tensor) {
-        chain_bias_activation(ctx, grad, |y| 1.0 - y * y);
+        chain_bias_activation(ctx, grad, tanh_derivative);
     }
     fn overwrites(&self) -> bool {
         true
@@ -683,6 +739,131 @@ fn chain_bias_activation(ctx: &Backward<'_>, grad: &mut Tensor, derivative: impl
     }
 }
 // ANCHOR_END: ops_bias_activation
+
+// ANCHOR: ops_layer
+/// `relu(X·W + b)`: a whole hidden layer as one operation, [`MatMul`] and [`AddBiasRelu`]
+/// fused. Forward, the product's rows get their bias and activation a few at a time, while
+/// they are still in the L1 cache ([`gemm_nn_bias_then`]): `X·W` is never stored on its own.
+/// Backward, the three gradients share `G = dY ⊙ relu′(Y)`, computed once in one pass that
+/// also sums its rows into `db`; then `dX = G·Wᵀ` and `dW = Xᵀ·G`. The two operations it
+/// replaces read `Y` and `dY` twice, once for `G` and once for `db`. The bits are theirs.
+pub struct LayerRelu;
+impl Op for LayerRelu {
+    fn name(&self) -> &'static str {
+        "layer_relu"
+    }
+    fn forward(&self, x: &[&Tensor], _: Params, out: &mut Tensor) {
+        layer_forward(self.name(), x, out, |z| z.max(0.0));
+    }
+    fn backward(&self, ctx: &Backward<'_>, grad: &mut Tensor) {
+        layer_backward_one(ctx, grad, relu_derivative);
+    }
+    fn overwrites(&self) -> bool {
+        true
+    }
+    fn backward_all(&self, ctx: &Backward<'_>, grads: &mut InputGrads<'_>, g: &mut Tensor) {
+        layer_backward_all(ctx, grads, g, relu_derivative);
+    }
+}
+
+/// `tanh(X·W + b)`, as [`LayerRelu`] is `relu(X·W + b)`.
+pub struct LayerTanh;
+impl Op for LayerTanh {
+    fn name(&self) -> &'static str {
+        "layer_tanh"
+    }
+    fn forward(&self, x: &[&Tensor], _: Params, out: &mut Tensor) {
+        layer_forward(self.name(), x, out, tanh);
+    }
+    fn backward(&self, ctx: &Backward<'_>, grad: &mut Tensor) {
+        layer_backward_one(ctx, grad, tanh_derivative);
+    }
+    fn overwrites(&self) -> bool {
+        true
+    }
+    fn backward_all(&self, ctx: &Backward<'_>, grads: &mut InputGrads<'_>, g: &mut Tensor) {
+        layer_backward_all(ctx, grads, g, tanh_derivative);
+    }
+}
+
+/// The activations' derivatives, from their outputs (as [`AddBiasRelu`] and [`AddBiasTanh`]
+/// take them).
+fn relu_derivative(y: f32) -> f32 {
+    if y > 0.0 { 1.0 } else { 0.0 }
+}
+fn tanh_derivative(y: f32) -> f32 {
+    1.0 - y * y
+}
+
+/// `out = activation(x·W + b)` for the inputs `[x, W, b]`.
+fn layer_forward(name: &str, x: &[&Tensor], out: &mut Tensor, activation: impl Fn(f32) -> f32) {
+    let ((m, k), (k2, n)) = (x[0].dims2(), x[1].dims2());
+    assert_eq!(k, k2, "{name}: shapes {:?} and {:?} do not chain", x[0].shape(), x[1].shape());
+    assert_is_row(x[2], n, &[m, n]);
+    out.reset_for_overwrite(&[m, n]);
+    let operands = (x[0].data(), x[1].data(), x[2].data());
+    gemm_nn_bias_then((m, k, n), operands, out.data_mut(), activation);
+}
+
+/// All three gradients of a layer, through `G` in `g`.
+fn layer_backward_all(
+    ctx: &Backward<'_>,
+    grads: &mut InputGrads<'_>,
+    g: &mut Tensor,
+    derivative: impl Fn(f32) -> f32,
+) {
+    let [x_grad, w_grad, b_grad] = grads;
+    activation_grad(ctx, g, b_grad.as_mut().map(|(grad, write)| (&mut **grad, *write)), derivative);
+    let (x, w) = (ctx.inputs[0], ctx.inputs[1]);
+    let ((m, k), (_, n)) = (x.dims2(), w.dims2());
+    if let Some((grad, write)) = x_grad {
+        gemm_nt(m, n, k, g.data(), w.data(), grad.data_mut(), *write);
+    }
+    if let Some((grad, write)) = w_grad {
+        gemm_tn(k, m, n, x.data(), g.data(), grad.data_mut(), *write);
+    }
+}
+
+/// One input's gradient, for a layer whose inputs repeat (`relu(X·X + b)`), where the tape
+/// asks for them one at a time: `G` is recomputed, into a buffer of its own, for each.
+fn layer_backward_one(ctx: &Backward<'_>, grad: &mut Tensor, derivative: impl Fn(f32) -> f32) {
+    let mut grads = InputGrads::default();
+    grads[ctx.input] = Some((grad, ctx.write));
+    layer_backward_all(ctx, &mut grads, &mut Tensor::default(), derivative);
+}
+
+/// `G = dY ⊙ act′(Y)` into `g`, each element stored as [`Write::Overwrite`] stores it (the
+/// bits of the gradient that [`AddBiasRelu`] writes for `X·W`), and, when the bias needs a
+/// gradient, the rows of `G` added into it in the same pass as [`AddBiasRelu`] adds them.
+fn activation_grad(
+    ctx: &Backward<'_>,
+    g: &mut Tensor,
+    bias_grad: Option<(&mut Tensor, Write)>,
+    derivative: impl Fn(f32) -> f32,
+) {
+    let (y, dy) = (ctx.output.data(), ctx.output_grad.data());
+    let (_, cols) = ctx.output.dims2();
+    g.reset_for_overwrite(ctx.output.shape());
+    let Some((sums, write)) = bias_grad else {
+        for ((g, &y), &dy) in g.data_mut().iter_mut().zip(y).zip(dy) {
+            *g = dy * derivative(y) + 0.0;
+        }
+        return;
+    };
+    let sums = sums.data_mut();
+    if write == Write::Overwrite {
+        sums.fill(0.0);
+    }
+    let rows = g.data_mut().chunks_exact_mut(cols).zip(y.chunks_exact(cols));
+    for ((g_row, y_row), dy_row) in rows.zip(dy.chunks_exact(cols)) {
+        for (((g, sum), &y), &dy) in g_row.iter_mut().zip(sums.iter_mut()).zip(y_row).zip(dy_row) {
+            let value = dy * derivative(y);
+            *g = value + 0.0;
+            *sum += value;
+        }
+    }
+}
+// ANCHOR_END: ops_layer
 
 // ANCHOR: ops_softplus
 /// `ln(1 + eˣ)`, computed as `max(x, 0) + ln(1 + e^−|x|)` so that neither large positive `x`

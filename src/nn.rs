@@ -38,8 +38,8 @@
 //! ```
 
 use crate::autodiff::{
-    AddBias, AddBiasRelu, AddBiasTanh, AddScalar, Backward, Clamp, Exp, Flatten, MatMul, MulScalar,
-    Op, Params, Relu, Softplus, Tanh, Tape, Var,
+    AddBias, AddScalar, Backward, Clamp, Exp, Flatten, LayerRelu, LayerTanh, MatMul, MulScalar, Op,
+    Params, Relu, Softplus, Tanh, Tape, Var,
 };
 use crate::init::{gaussian, uniform};
 use crate::tensor::{Tensor, accumulate_column_sums};
@@ -75,14 +75,14 @@ pub trait Graph<'p> {
     fn add_bias(&mut self, x: Self::Node, bias: Self::Node) -> Self::Node {
         self.apply(&AddBias, &[x, bias], NO_PARAMS)
     }
-    /// `activation(x + bias)` as one operation.
-    fn add_bias_activation(
+    /// `activation(x·weight + bias)`, a whole hidden layer, as one operation.
+    fn layer(
         &mut self,
         x: Self::Node,
-        bias: Self::Node,
+        (weight, bias): (Self::Node, Self::Node),
         activation: Activation,
     ) -> Self::Node {
-        self.apply(activation.after_bias(), &[x, bias], NO_PARAMS)
+        self.apply(activation.layer(), &[x, weight, bias], NO_PARAMS)
     }
     fn relu(&mut self, x: Self::Node) -> Self::Node {
         self.apply(&Relu, &[x], NO_PARAMS)
@@ -302,11 +302,11 @@ impl Activation {
         }
     }
 
-    /// The operation that adds a bias and applies the activation in one pass.
-    pub fn after_bias(self) -> &'static dyn Op {
+    /// The operation that is a whole layer: the product, the bias and the activation.
+    pub fn layer(self) -> &'static dyn Op {
         match self {
-            Activation::Relu => &AddBiasRelu,
-            Activation::Tanh => &AddBiasTanh,
+            Activation::Relu => &LayerRelu,
+            Activation::Tanh => &LayerTanh,
         }
     }
 }
@@ -386,8 +386,7 @@ impl Linear {
     ) -> G::Node {
         let weight = graph.param(&self.weight);
         let bias = graph.param(&self.bias);
-        let product = graph.matmul(x, weight);
-        graph.add_bias_activation(product, bias, activation)
+        graph.layer(x, (weight, bias), activation)
     }
 
     pub(crate) fn parameters(&self) -> [&Tensor; 2] {

@@ -724,6 +724,45 @@ pub fn gemm_nn(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32]
 }
 // ANCHOR_END: gemm_nn
 
+// ANCHOR: gemm_nn_bias_then
+/// Rows of `C` that [`gemm_nn_bias_then`] finishes at a time: a few of the kernel's bands,
+/// 8 KiB of `C` at 64 columns, so that they are still in the L1 cache when they are finished.
+const FINISHED_ROWS: usize = 4 * MR;
+
+/// `C = activation(A·B + bias)`, the row `bias` (`n` long) added to every row: a hidden
+/// layer's forward pass. Each `FINISHED_ROWS` rows of `C` get their bias and activation as
+/// soon as their products are done, while they are still in the L1 cache, rather than in a
+/// second pass over a `C` that has by then left it for the L2. The bits are those of
+/// [`gemm_nn`] with [`Write::Overwrite`] followed by `activation(c + bias)`.
+///
+/// # Panics
+/// If a slice's length does not match its dimensions.
+pub fn gemm_nn_bias_then(
+    (m, k, n): (usize, usize, usize),
+    (a, b, bias): (&[f32], &[f32], &[f32]),
+    c: &mut [f32],
+    activation: impl Fn(f32) -> f32,
+) {
+    assert!(
+        a.len() == m * k && b.len() == k * n && bias.len() == n && c.len() == m * n,
+        "gemm_nn_bias_then: bad lengths"
+    );
+    if n == 0 {
+        return;
+    }
+    for (chunk, c_rows) in c.chunks_mut(FINISHED_ROWS * n).enumerate() {
+        let (first, rows) = (chunk * FINISHED_ROWS, c_rows.len() / n);
+        let a_rows = &a[first * k..(first + rows) * k];
+        blocked_gemm(&Plain { a: a_rows, b, k, n }, (rows, k, n), c_rows, Write::Overwrite);
+        for c_row in c_rows.chunks_exact_mut(n) {
+            for (x, &b) in c_row.iter_mut().zip(bias) {
+                *x = activation(*x + b);
+            }
+        }
+    }
+}
+// ANCHOR_END: gemm_nn_bias_then
+
 // ANCHOR: gemm_tn
 /// `Aᵀ·B` with `A` row-major `k×m`: the `R` values the block needs from `Aᵀ` now sit side by
 /// side in row `p` of `A`, so both operands are read along contiguous rows.
@@ -1137,6 +1176,47 @@ mod tests {
                 assert_eq!(bits(&overwritten), bits(&added), "{form} {m}x{k}x{n}");
             }
         }
+    }
+
+    #[test]
+    fn a_product_finished_with_bias_and_activation_gives_the_bits_of_the_steps_apart() {
+        let mut rng = StdRng::seed_from_u64(29);
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        type Activation = fn(f32) -> f32;
+        let activations: [(&str, Activation); 3] =
+            [("relu", |z| z.max(0.0)), ("tanh", f32::tanh), ("square", |z| z * z)];
+        // Fewer rows than one finished chunk, several chunks with a part left over, every
+        // column leftover, a depth of zero (the bias alone) and an empty product.
+        let shapes =
+            [(1, 1, 1), (5, 3, 64), (70, 64, 64), (37, 9, 2), (33, 64, 1), (4, 0, 5), (0, 4, 3)];
+        for &(m, k, n) in &shapes {
+            // Exact zeros of both signs among the products and the biases, so that a
+            // −0.0 reaching the bias addition would show in the ReLU's and the square's bits.
+            let sparse = |t: Tensor| t.map(|x| if x.abs() < 0.5 { 0.0 * x.signum() } else { x });
+            let a = sparse(Tensor::randn(&[m, k], &mut rng));
+            let b = sparse(Tensor::randn(&[k, n], &mut rng));
+            let bias = sparse(Tensor::randn(&[n], &mut rng));
+            for (name, activation) in activations {
+                let mut apart = vec![f32::NAN; m * n];
+                gemm_nn(m, k, n, a.data(), b.data(), &mut apart, Write::Overwrite);
+                for row in apart.chunks_exact_mut(n.max(1)) {
+                    for (x, &b) in row.iter_mut().zip(bias.data()) {
+                        *x = activation(*x + b);
+                    }
+                }
+                let mut finished = vec![f32::NAN; m * n];
+                let operands = (a.data(), b.data(), bias.data());
+                gemm_nn_bias_then((m, k, n), operands, &mut finished, activation);
+                assert_eq!(bits(&finished), bits(&apart), "{name} at {m}x{k}x{n}");
+            }
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "gemm_nn_bias_then: bad lengths")]
+    fn a_bias_of_the_wrong_length_is_refused() {
+        let mut c = [0.0; 4];
+        gemm_nn_bias_then((2, 1, 2), (&[1.0, 2.0], &[1.0, 2.0], &[1.0]), &mut c, |z| z);
     }
 
     #[test]

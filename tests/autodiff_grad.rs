@@ -4,7 +4,8 @@
 //! tested exactly, separately.
 
 use ppo::autodiff::{
-    AddBiasRelu, AddBiasTanh, Backward, GradCheck, Op, Params, Tape, Var, gradcheck, gradcheck_with,
+    AddBiasRelu, AddBiasTanh, Backward, GradCheck, LayerRelu, LayerTanh, Op, Params, Tape, Var,
+    gradcheck, gradcheck_with,
 };
 use ppo::tensor::Tensor;
 use rand::rngs::StdRng;
@@ -253,6 +254,114 @@ fn bias_and_activation_fused_give_the_bits_of_the_two_operations() {
         let fused = run(&mut tape, true, relu);
         assert_eq!(fused, two, "relu: {relu}: the fused operation's bits differ");
         assert_eq!(run(&mut tape, true, relu), two, "relu: {relu}: again, on a used tape");
+    }
+}
+
+/// Inputs of a layer whose every `x·W + b` is at least 0.34 from the ReLU's kink: small
+/// positive products (at most 4 · 0.2 · 0.2) and biases of at least 0.5 in size, of both
+/// signs, so that some columns are cut off and some pass.
+fn layer_inputs(
+    (m, k, n): (usize, usize, usize),
+    bias_shape: &[usize],
+    r: &mut StdRng,
+) -> [Tensor; 3] {
+    let x = uniform(&[m, k], 0.05, 0.2, false, r);
+    let w = uniform(&[k, n], 0.05, 0.2, false, r);
+    [x, w, uniform(bias_shape, 0.5, 1.0, true, r)]
+}
+
+#[test]
+fn a_whole_layer_as_one_operation_has_the_gradients_of_its_formula() {
+    let layers = [("relu", &LayerRelu as &'static dyn Op), ("tanh", &LayerTanh)];
+    for (i, bias_shape) in [vec![6], vec![1, 6]].into_iter().enumerate() {
+        let inputs = layer_inputs((7, 4, 6), &bias_shape, &mut rng(470 + i as u64));
+        for (name, op) in layers {
+            let result = gradcheck(&inputs, |tape, v| {
+                let y = tape.apply(op, &[v[0], v[1], v[2]], [0.0; 2]);
+                probe(tape, y, 12)
+            });
+            assert!(result.is_ok(), "layer_{name}, bias {bias_shape:?}: {}", result.unwrap_err());
+            // The observations of a first layer: a constant, whose gradient is not computed.
+            let result = gradcheck(&inputs[1..], |tape, v| {
+                let x = tape.constant(&inputs[0]);
+                let y = tape.apply(op, &[x, v[0], v[1]], [0.0; 2]);
+                probe(tape, y, 13)
+            });
+            assert!(result.is_ok(), "layer_{name} of a constant: {}", result.unwrap_err());
+        }
+    }
+}
+
+/// `relu(X·X + b)`: the same value twice among a layer's inputs, so that the tape asks for
+/// their gradients one at a time (both into one buffer) rather than all in one call.
+#[test]
+fn a_layer_whose_input_repeats_adds_both_of_its_gradients() {
+    let [x, _, bias] = layer_inputs((5, 5, 5), &[5], &mut rng(480));
+    for (name, op) in [("relu", &LayerRelu as &'static dyn Op), ("tanh", &LayerTanh)] {
+        let result = gradcheck(&[x.clone(), bias.clone()], |tape, v| {
+            let y = tape.apply(op, &[v[0], v[0], v[1]], [0.0; 2]);
+            probe(tape, y, 14)
+        });
+        assert!(result.is_ok(), "layer_{name} of X·X: {}", result.unwrap_err());
+    }
+}
+
+/// Every bit of a whole-layer operation's value and of its three gradients, against the
+/// product followed by the fused bias and activation, on a tape that still holds the last
+/// step's gradients, with the input and the weight used once (their gradients written over
+/// the stale ones) and used a second time (added to): the layer must change no number of
+/// any network.
+#[test]
+fn a_whole_layer_gives_the_bits_of_the_product_then_the_bias_and_activation() {
+    for (seed, (m, k, n)) in [(490, (70, 64, 64)), (491, (9, 3, 17)), (492, (33, 13, 1))] {
+        let mut r = rng(seed);
+        let x = Tensor::randn(&[m, k], &mut r);
+        let w = Tensor::randn(&[k, n], &mut r);
+        // Biases that cancel some sums exactly, so that the ReLU's kink and zeros occur.
+        let mut bias = Tensor::randn(&[n], &mut r);
+        let product = x.matmul(&w);
+        for j in 0..n.min(m) {
+            bias.set(&[j], -product.get(&[j, j]));
+        }
+        let (x_weights, w_weights) =
+            (Tensor::randn(&[m, k], &mut r), Tensor::randn(&[k, n], &mut r));
+        let out_weights = Tensor::randn(&[m, n], &mut r);
+        let run = |tape: &mut Tape, whole: bool, relu: bool, twice: bool| -> Vec<Vec<u32>> {
+            tape.clear();
+            let (xv, wv, bv) = (tape.param(&x), tape.param(&w), tape.param(&bias));
+            let y = if whole {
+                let layer: &'static dyn Op = if relu { &LayerRelu } else { &LayerTanh };
+                tape.apply(layer, &[xv, wv, bv], [0.0; 2])
+            } else {
+                let z = tape.matmul(xv, wv);
+                let fused: &'static dyn Op = if relu { &AddBiasRelu } else { &AddBiasTanh };
+                tape.apply(fused, &[z, bv], [0.0; 2])
+            };
+            let weighted = |tape: &mut Tape, v: Var, weights: &Tensor| {
+                let c = tape.constant(weights);
+                let product = tape.mul(v, c);
+                tape.sum(product)
+            };
+            let mut loss = weighted(tape, y, &out_weights);
+            if twice {
+                let (lx, lw) = (weighted(tape, xv, &x_weights), weighted(tape, wv, &w_weights));
+                let partial = tape.add(lx, lw);
+                loss = tape.add(partial, loss);
+            }
+            tape.backward(loss);
+            [tape.value(y), tape.grad(xv), tape.grad(wv), tape.grad(bv)]
+                .iter()
+                .map(|t| t.data().iter().map(|v| v.to_bits()).collect())
+                .collect()
+        };
+        for (relu, twice) in [(true, true), (true, false), (false, true), (false, false)] {
+            let mut tape = Tape::new();
+            let apart = run(&mut tape, false, relu, twice);
+            let whole = run(&mut tape, true, relu, twice);
+            let case = format!("relu {relu}, used twice {twice}, {m}x{k}x{n}");
+            assert_eq!(whole, apart, "{case}: the layer's bits differ");
+            assert_eq!(run(&mut tape, true, relu, twice), apart, "{case}: again");
+        }
     }
 }
 

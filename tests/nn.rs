@@ -584,7 +584,7 @@ fn actor_forward_rejects_a_ragged_batch() {
 }
 
 #[test]
-#[should_panic(expected = "matmul: shapes [2, 4] and [3, 64] do not chain")]
+#[should_panic(expected = "layer_relu: shapes [2, 4] and [3, 64] do not chain")]
 fn actor_forward_on_tape_names_both_shapes_on_a_mismatch() {
     let actor = Actor::new(&ActorConfig::default(), &mut rng(9));
     let mut tape = Tape::new();
