@@ -21,7 +21,7 @@
 //! depends on the time or the machine.
 #![doc = include_str!("checkpoint_format.md")]
 
-mod atomic;
+pub(crate) mod atomic;
 mod fields;
 
 pub use atomic::{is_temporary_of, write_atomic};

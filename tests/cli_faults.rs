@@ -291,6 +291,31 @@ fn a_signal_ends_training_between_updates_leaving_what_eval_needs() {
 }
 
 #[test]
+fn a_file_that_cannot_be_written_mid_run_ends_it_with_one_line() {
+    // The files of each update are written behind the training (chapter 14's saver): a
+    // failure there must still end the run, with the file and the reason.
+    let dir = TempDir::new("unwritable");
+    let out = dir.path("run");
+    let child = start_long_run(&out);
+    wait_for_update(&out, 2);
+    // The run may add a temporary file while the directory is being emptied: try again.
+    let started = Instant::now();
+    while let Err(e) = std::fs::remove_dir_all(&out) {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "cannot remove the run's directory: {e}"
+        );
+    }
+    let output = child.wait_with_output().unwrap();
+    assert!(started.elapsed() < Duration::from_secs(30), "the run went on after the failure");
+    // metrics.csv or policy.ckpt, whichever the saver was writing when the directory went.
+    assert_one_error(&output, 1, &format!("cannot write {}/", out.display()));
+    let message = stderr(&output);
+    assert!(message.contains("metrics.csv") || message.contains("policy.ckpt"), "{message}");
+    assert!(message.contains("No such file or directory"), "{message}");
+}
+
+#[test]
 fn a_signal_stops_every_run_of_a_sweep_each_ending_as_a_single_run_does() {
     let dir = TempDir::new("sweep-signals");
     let out = dir.path("sweep");

@@ -22,6 +22,7 @@ pub mod output;
 pub mod progress;
 pub mod render;
 pub mod rundir;
+pub mod saver;
 pub mod signals;
 pub mod sweep;
 pub mod tasks;

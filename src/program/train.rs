@@ -5,8 +5,8 @@
 //! either absent, the previous version or the new one, never half written. `config.txt` and a
 //! checkpoint of the untrained networks are written before training starts, which also proves
 //! the directory writable before any time is spent; `metrics.csv` and `policy.ckpt` are
-//! rewritten after every update, so an interrupted run keeps its record up to its last update,
-//! and a diverged one its last good networks.
+//! rewritten after every update, behind the training, by a [`Saver`], so an interrupted run
+//! keeps its record up to its last update, and a diverged one its last good networks.
 //!
 //! However a run ends, it ends the same way: the learning curve is written, and one line says
 //! what happened. SIGINT and SIGTERM are caught ([`Catch`]) and acted on between two updates,
@@ -17,6 +17,7 @@ use super::options::{Train, config_file_text};
 use super::output::OutputError;
 use super::progress::Progress;
 use super::rundir::RunDir;
+use super::saver::Saver;
 use super::signals::{Catch, Signal};
 use super::{Failure, Info, Preset, Task, final_line, output, terminal};
 use crate::checkpoint::{self, write_atomic};
@@ -131,7 +132,7 @@ pub fn train_into<T: Task>(
     let envs = (0..config.num_envs).map(|_| T::env()).collect();
     let mut trainer = Trainer::new(config.clone(), envs);
     trainer.set_threads(threads);
-    let save = |trainer: &Trainer<T::Env>, stats: Option<&UpdateStats>| {
+    let checkpoint = |trainer: &Trainer<T::Env>, stats: Option<&UpdateStats>| {
         let progress = checkpoint::Progress {
             update: stats.map_or(0, |s| s.update as u64),
             timesteps: stats.map_or(0, |s| s.timesteps as u64),
@@ -144,10 +145,12 @@ pub fn train_into<T: Task>(
             observation_stats: trainer.observation_stats(),
             progress,
         };
-        checkpoint::save_snapshot(&checkpoint_path, &snapshot)
-            .map_err(|e| e.message_with(&terminal::path(&e.path)))
+        (checkpoint_path.clone(), checkpoint::encode_snapshot(&snapshot))
     };
-    save(&trainer, None)?;
+    let (path, untrained) = checkpoint(&trainer, None);
+    write_file(&path, &untrained)?;
+    // Every later file is written behind the training, on the saver's thread.
+    let saver = Saver::new()?;
     // ANCHOR_END: train_into
 
     // ANCHOR: train_loop
@@ -160,19 +163,19 @@ pub fn train_into<T: Task>(
         if trainer.is_done() {
             break None;
         }
+        let rows = |metrics: &Metrics| (metrics_path.clone(), metrics.csv.clone().into_bytes());
         let stats = match trainer.iterate() {
             Ok(stats) => stats,
             Err(divergence) => {
                 if let Some(stats) = &divergence.stats {
                     metrics.push(stats, config);
-                    write_file(&metrics_path, metrics.csv.as_bytes())?;
+                    saver.save([rows(&metrics)])?;
                 }
                 break Some(Ending::Diverged(divergence));
             }
         };
         metrics.push(&stats, config);
-        write_file(&metrics_path, metrics.csv.as_bytes())?;
-        save(&trainer, Some(&stats))?;
+        saver.save([rows(&metrics), checkpoint(&trainer, Some(&stats))])?;
         last_saved = stats.update;
         if let Err(e) = progress.update(&stats) {
             break Some(Ending::Output(e));
@@ -180,11 +183,14 @@ pub fn train_into<T: Task>(
     };
     // ANCHOR_END: train_loop
     // ANCHOR: train_end
-    write_file(&curve_path, learning_curve::<T>(&metrics, preset, config).as_bytes())?;
+    let curve = learning_curve::<T>(&metrics, preset, config);
+    saver.save([(curve_path, curve.into_bytes())])?;
+    // The last files reach the disk while the trained policy is evaluated.
     let ending = stop.unwrap_or_else(|| {
         let eval_envs = (0..FINAL_EVAL_EPISODES).map(|_| T::env()).collect();
         Ending::Finished(trainer.evaluate(eval_envs, evaluation_seed(config.seed)))
     });
+    saver.finish()?;
     Ok(Outcome { ending, last_saved, seconds: started.elapsed().as_secs_f64() })
 }
 // ANCHOR_END: train_end
