@@ -720,9 +720,109 @@ impl Operands for Plain<'_> {
 /// If a slice's length does not match its dimensions.
 pub fn gemm_nn(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32], write: Write) {
     assert!(a.len() == m * k && b.len() == k * n && c.len() == m * n, "gemm_nn: bad lengths");
-    blocked_gemm(&Plain { a, b, k, n }, (m, k, n), c, write);
+    let done = narrow_rows(Form::Plain, (m, k, n), (a, b), c, write);
+    let operands = Below { operands: Plain { a, b, k, n }, rows: done };
+    blocked_gemm(&operands, (m - done, k, n), &mut c[done * n..], write);
 }
 // ANCHOR_END: gemm_nn
+
+/// How a product stores `A`: as it is (`A·B`), or transposed (`Aᵀ·B`).
+#[derive(Clone, Copy, PartialEq)]
+enum Form {
+    Plain,
+    LeftTransposed,
+}
+
+/// The first rows of `C` (a multiple of sixteen) of a product whose `B` has one or two
+/// columns, a policy or value head, from the AVX-512 kernels that put sixteen rows of `C`,
+/// not its columns, in a register's lanes (`avx512::rows_in_lanes` and `rows_in_lanes_tn`).
+/// Returns how many rows they wrote: none for wider products, or without AVX-512, where the
+/// blocks do it all.
+#[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
+fn narrow_rows(
+    form: Form,
+    shape: (usize, usize, usize),
+    operands: (&[f32], &[f32]),
+    c: &mut [f32],
+    write: Write,
+) -> usize {
+    match shape.2 {
+        1 => narrow_rows_of::<1>(form, shape, operands, c, write),
+        2 => narrow_rows_of::<2>(form, shape, operands, c, write),
+        _ => 0,
+    }
+}
+
+#[cfg(not(all(target_arch = "x86_64", target_feature = "avx512f")))]
+fn narrow_rows(
+    _: Form,
+    _: (usize, usize, usize),
+    _: (&[f32], &[f32]),
+    _: &mut [f32],
+    _: Write,
+) -> usize {
+    0
+}
+
+// ANCHOR: narrow_rows_of
+/// [`narrow_rows`] for `W` columns: `Aᵀ·B` 64 rows at a time while it can (four chains of
+/// multiply-adds per column keep both units busy), then both forms 16 at a time.
+#[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
+fn narrow_rows_of<const W: usize>(
+    form: Form,
+    (m, k, n): (usize, usize, usize),
+    operands: (&[f32], &[f32]),
+    c: &mut [f32],
+    write: Write,
+) -> usize {
+    let mut i = 0;
+    while form == Form::LeftTransposed && i + 64 <= m {
+        let sums = avx512::rows_in_lanes_tn::<W, 4>(operands, (i, m, k, n));
+        store_each::<W>(&mut c[i * n..][..64 * n], write, |r, j| sums[j][r / 16][r % 16]);
+        i += 64;
+    }
+    while i + 16 <= m {
+        let sums = match form {
+            Form::Plain => avx512::rows_in_lanes::<W>(operands, (i, k, n)),
+            Form::LeftTransposed => {
+                avx512::rows_in_lanes_tn::<W, 1>(operands, (i, m, k, n)).map(|[x]| x)
+            }
+        };
+        store_each::<W>(&mut c[i * n..][..16 * n], write, |r, j| sums[j][r]);
+        i += 16;
+    }
+    i
+}
+// ANCHOR_END: narrow_rows_of
+
+/// Stores `sum(r, j)` into row `r`, column `j` of `c`, whose rows are `W` long.
+#[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
+#[inline(always)]
+fn store_each<const W: usize>(c: &mut [f32], write: Write, sum: impl Fn(usize, usize) -> f32) {
+    for (r, c_row) in c.as_chunks_mut::<W>().0.iter_mut().enumerate() {
+        for (j, c_value) in c_row.iter_mut().enumerate() {
+            write.store(c_value, sum(r, j));
+        }
+    }
+}
+
+/// The rows of a product from row `rows` on: `operands` with their first rows skipped, for
+/// the rows that [`narrow_rows`] leaves to the blocks.
+struct Below<O> {
+    operands: O,
+    rows: usize,
+}
+
+impl<O: Operands> Operands for Below<O> {
+    #[inline(always)]
+    fn left<const R: usize>(&self, i: usize, p: usize) -> [f32; R] {
+        self.operands.left::<R>(self.rows + i, p)
+    }
+    #[inline(always)]
+    fn right<const W: usize>(&self, p: usize, j: usize) -> [f32; W] {
+        self.operands.right::<W>(p, j)
+    }
+}
 
 // ANCHOR: gemm_nn_bias_then
 /// Rows of `C` that [`gemm_nn_bias_then`] finishes at a time: a few of the kernel's bands,
@@ -791,7 +891,9 @@ impl Operands for LeftTransposed<'_> {
 /// If a slice's length does not match its dimensions.
 pub fn gemm_tn(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32], write: Write) {
     assert!(a.len() == k * m && b.len() == k * n && c.len() == m * n, "gemm_tn: bad lengths");
-    blocked_gemm(&LeftTransposed { a, b, m, n }, (m, k, n), c, write);
+    let done = narrow_rows(Form::LeftTransposed, (m, k, n), (a, b), c, write);
+    let operands = Below { operands: LeftTransposed { a, b, m, n }, rows: done };
+    blocked_gemm(&operands, (m - done, k, n), &mut c[done * n..], write);
 }
 // ANCHOR_END: gemm_tn
 
@@ -1142,6 +1244,55 @@ mod tests {
         ("Aᵀ·B", gemm_tn, |m, k, n| [k, m, k, n]),
         ("A·Bᵀ", gemm_nt, |m, k, n| [m, k, n, k]),
     ];
+
+    /// `A·B`'s element `(i, j)` as every kernel must sum it: one chain of fused multiply-adds
+    /// over `p` in order, from +0.0.
+    fn chained_dot(a: &[f32], b: &[f32], (i, j): (usize, usize), (k, n): (usize, usize)) -> f32 {
+        (0..k).fold(0.0f32, |acc, p| a[i * k + p].mul_add(b[p * n + j], acc))
+    }
+
+    #[test]
+    fn a_product_of_one_or_two_columns_sums_each_element_in_order() {
+        let mut rng = StdRng::seed_from_u64(31);
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        // Sixteen rows and more, with rows left over, 64 rows and more for Aᵀ·B's wide
+        // bands; depths of whole tiles of sixteen columns, of a part of one, and of none; one,
+        // two and three columns.
+        let shapes = [
+            (16, 64, 2),
+            (16, 64, 1),
+            (256, 64, 2),
+            (64, 256, 1),
+            (100, 9, 2),
+            (37, 17, 2),
+            (48, 5, 1),
+            (33, 16, 2),
+            (15, 64, 2),
+            (16, 0, 2),
+            (32, 31, 3),
+        ];
+        for &(m, k, n) in &shapes {
+            let sparse = |t: Tensor| t.map(|x| if x.abs() < 0.3 { 0.0 * x.signum() } else { x });
+            let a = sparse(Tensor::randn(&[m, k], &mut rng));
+            let b = sparse(Tensor::randn(&[k, n], &mut rng));
+            let start = Tensor::randn(&[m, n], &mut rng);
+            for write in [Write::Overwrite, Write::Add] {
+                let mut c =
+                    if write == Write::Add { start.data.clone() } else { vec![f32::NAN; m * n] };
+                let mut expected = start.data.clone();
+                for (index, x) in expected.iter_mut().enumerate() {
+                    write.store(x, chained_dot(a.data(), b.data(), (index / n, index % n), (k, n)));
+                }
+                let mut c_nn = c.clone();
+                gemm_nn(m, k, n, a.data(), b.data(), &mut c_nn, write);
+                assert_eq!(bits(&c_nn), bits(&expected), "A·B {m}x{k}x{n}, {write:?}");
+                // Aᵀ·B of the same product, from A stored transposed.
+                let at: Vec<f32> = (0..k * m).map(|x| a.data[(x % m) * k + x / m]).collect();
+                gemm_tn(m, k, n, &at, b.data(), &mut c, write);
+                assert_eq!(bits(&c), bits(&expected), "Aᵀ·B {m}x{k}x{n}, {write:?}");
+            }
+        }
+    }
 
     #[test]
     fn every_form_adds_into_c_when_asked_to() {

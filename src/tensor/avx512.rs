@@ -13,14 +13,18 @@
 
 use std::arch::x86_64::{__m512, _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_set1_ps};
 use std::arch::x86_64::{_mm512_add_ps, _mm512_setzero_ps, _mm512_storeu_ps};
+use std::arch::x86_64::{_mm512_maskz_loadu_ps, _mm512_shuffle_f32x4, _mm512_shuffle_ps};
+use std::arch::x86_64::{_mm512_unpackhi_ps, _mm512_unpacklo_ps};
 
 /// Lanes of one AVX-512 register of `f32`.
 const LANES: usize = 16;
 
-// The six instructions used, each behind a safe function. SAFETY (of all four): this
-// module is compiled only when the whole build enables AVX-512 (the `cfg` on `mod avx512`),
-// so the instructions exist wherever the build's code may run at all; the loads and the
-// store take a whole array of sixteen floats, so they stay inside it.
+// The instructions used, each behind a safe function. SAFETY (of all of them): this module
+// is compiled only when the whole build enables AVX-512 (the `cfg` on `mod avx512`), so the
+// instructions exist wherever the build's code may run at all; the loads and the store take
+// a whole array of sixteen floats, so they stay inside it, and `load_first` reads only the
+// lanes its mask enables, which lie inside its slice (a masked-off lane is never read, and
+// cannot fault).
 #[inline(always)]
 fn zero() -> __m512 {
     unsafe { _mm512_setzero_ps() }
@@ -46,6 +50,13 @@ fn add(a: __m512, b: __m512) -> __m512 {
 #[inline(always)]
 fn multiply_add(a: __m512, b: __m512, c: __m512) -> __m512 {
     unsafe { _mm512_fmadd_ps(a, b, c) }
+}
+/// The first `x.len()` (at most sixteen) values of `x`, and zeros in the lanes after them.
+#[inline(always)]
+fn load_first(x: &[f32]) -> __m512 {
+    debug_assert!(x.len() <= LANES);
+    let mask = ((1u32 << x.len()) - 1) as u16;
+    unsafe { _mm512_maskz_loadu_ps(mask, x.as_ptr()) }
 }
 
 // ANCHOR: products
@@ -91,6 +102,125 @@ pub(super) fn products<const R: usize, const W: usize>(
     out
 }
 // ANCHOR_END: products
+
+// ANCHOR: rows_in_lanes
+/// The sixteen rows `i..i + 16` of `A·B` for a `B` of `W` (one or two) columns, a policy or
+/// value head, with the rows in a register's lanes: `[j][r]` is the sum of row `i + r` and
+/// column `j`. A block of [`products`] would hold such a product's sums in one or two lanes
+/// of each register, and use an eighth of each multiply-add. Here each step multiplies
+/// sixteen rows' values of column `p` of `A` by `B[p, j]` broadcast, so it needs those
+/// values side by side, where `A`'s rows store them sixteen floats apart: sixteen columns of
+/// sixteen rows are loaded as they lie and transposed in registers ([`transpose`]).
+///
+/// Each sum is still one chain of fused multiply-adds over `p` in order, starting from +0.0,
+/// as in a block: the same bits.
+#[inline(always)]
+pub(super) fn rows_in_lanes<const W: usize>(
+    (a, b): (&[f32], &[f32]),
+    (i, k, n): (usize, usize, usize),
+) -> [[f32; LANES]; W] {
+    let mut acc = [zero(); W];
+    for p in (0..k).step_by(LANES) {
+        let width = LANES.min(k - p);
+        let tile: [__m512; LANES] = std::array::from_fn(|r| {
+            let row = &a[(i + r) * k + p..][..width];
+            match row.try_into() {
+                Ok(whole) => load(whole),
+                Err(_) => load_first(row),
+            }
+        });
+        for (q, column) in transpose(tile).into_iter().enumerate().take(width) {
+            for (j, acc) in acc.iter_mut().enumerate() {
+                *acc = multiply_add(column, broadcast(b[(p + q) * n + j]), *acc);
+            }
+        }
+    }
+    let mut out = [[0.0f32; LANES]; W];
+    for (out, &acc) in out.iter_mut().zip(&acc) {
+        store(acc, out);
+    }
+    out
+}
+// ANCHOR_END: rows_in_lanes
+
+/// [`rows_in_lanes`] for `Aᵀ·B`, `A` stored `k × m`: the rows `i..i + 16·BANDS` of `C`. Here
+/// column `p` of `Aᵀ` is row `p` of `A`, whose values for sixteen rows of `C` lie side by
+/// side and load as they are. Several bands of sixteen rows go together so that the chains
+/// of multiply-adds, one per band and column, are enough to keep both units busy while each
+/// waits for its last result.
+#[inline(always)]
+pub(super) fn rows_in_lanes_tn<const W: usize, const BANDS: usize>(
+    (a, b): (&[f32], &[f32]),
+    (i, m, k, n): (usize, usize, usize, usize),
+) -> [[[f32; LANES]; BANDS]; W] {
+    let mut acc = [[zero(); BANDS]; W];
+    for p in 0..k {
+        let (row, _) = a[p * m + i..][..BANDS * LANES].as_chunks::<LANES>();
+        for (j, acc) in acc.iter_mut().enumerate() {
+            let b = broadcast(b[p * n + j]);
+            for (acc, values) in acc.iter_mut().zip(row) {
+                *acc = multiply_add(load(values), b, *acc);
+            }
+        }
+    }
+    let mut out = [[[0.0f32; LANES]; BANDS]; W];
+    for (out, acc) in out.iter_mut().zip(&acc) {
+        for (out, &acc) in out.iter_mut().zip(acc) {
+            store(acc, out);
+        }
+    }
+    out
+}
+
+// ANCHOR: transpose
+/// The transpose of a 16 × 16 tile, one row per register: element `c` of register `r` out is
+/// element `r` of register `c` in. Four rounds of sixteen shuffles, each round interleaving
+/// pieces twice as large as the last: single floats of neighbouring rows, then pairs, then
+/// the 128-bit quarters of a register, twice.
+#[inline(always)]
+fn transpose(rows: [__m512; LANES]) -> [__m512; LANES] {
+    // Round 1: in each quarter, rows 2h and 2h + 1 interleaved, floats 0-1 then 2-3.
+    let t: [__m512; LANES] = std::array::from_fn(|x| {
+        let (a, b) = (rows[x & !1], rows[x | 1]);
+        unsafe { if x % 2 == 0 { _mm512_unpacklo_ps(a, b) } else { _mm512_unpackhi_ps(a, b) } }
+    });
+    // Round 2: quarter `L` of register 4g + q holds column 4L + q of rows 4g..4g + 4.
+    let u: [__m512; LANES] = std::array::from_fn(|x| {
+        let (group, q) = (x / 4 * 4, x % 4);
+        let (a, b) = (t[group + q / 2], t[group + 2 + q / 2]);
+        unsafe {
+            if q % 2 == 0 {
+                _mm512_shuffle_ps::<0x44>(a, b)
+            } else {
+                _mm512_shuffle_ps::<0xee>(a, b)
+            }
+        }
+    });
+    // Rounds 3 and 4: the quarters of the four groups' registers gathered, for each column.
+    let v: [__m512; LANES] = std::array::from_fn(|x| {
+        let (q, half, odd) = (x % 4, x / 8, x / 4 % 2);
+        let (a, b) = (u[8 * half + q], u[8 * half + 4 + q]);
+        unsafe {
+            if odd == 0 {
+                _mm512_shuffle_f32x4::<0x88>(a, b)
+            } else {
+                _mm512_shuffle_f32x4::<0xdd>(a, b)
+            }
+        }
+    });
+    std::array::from_fn(|c| {
+        let (quarter, q) = (c / 4, c % 4);
+        let (a, b) = (v[4 * (quarter % 2) + q], v[8 + 4 * (quarter % 2) + q]);
+        unsafe {
+            if quarter < 2 {
+                _mm512_shuffle_f32x4::<0x88>(a, b)
+            } else {
+                _mm512_shuffle_f32x4::<0xdd>(a, b)
+            }
+        }
+    })
+}
+// ANCHOR_END: transpose
 
 #[cfg(test)]
 mod tests {
