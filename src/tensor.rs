@@ -920,8 +920,9 @@ fn pack_transposed(b: &[f32], k: usize, cols: usize, order: impl Fn(usize) -> us
     if packed.len() < k * cols {
         packed.resize(k * cols, 0.0);
     }
-    let full = cols - cols % TILE;
-    for j in (0..full).step_by(TILE) {
+    let first = packed_by_tiles(b, k, cols, &order, &mut packed);
+    let full = first + (cols - first) / TILE * TILE;
+    for j in (first..full).step_by(TILE) {
         let rows: [&[f32]; TILE] = std::array::from_fn(|t| &b[(j + t) * k..(j + t + 1) * k]);
         for p in 0..k {
             let out = &mut packed[order(p) * cols + j..][..TILE];
@@ -936,6 +937,40 @@ fn pack_transposed(b: &[f32], k: usize, cols: usize, order: impl Fn(usize) -> us
         }
     }
     PackedB(packed)
+}
+
+/// With AVX-512, the columns of the packed `Bᵀ` in whole sixteens, a 16 × 16 tile of `b` at
+/// a time turned over in registers; returns how many columns it packed (none without it).
+#[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
+fn packed_by_tiles(
+    b: &[f32],
+    k: usize,
+    cols: usize,
+    order: &impl Fn(usize) -> usize,
+    packed: &mut [f32],
+) -> usize {
+    let full = cols - cols % 16;
+    for j in (0..full).step_by(16) {
+        for p in (0..k).step_by(16) {
+            let width = 16.min(k - p);
+            let tile = avx512::transposed_tile(b, (j, p, k, width));
+            for (q, column) in tile.iter().enumerate().take(width) {
+                packed[order(p + q) * cols + j..][..16].copy_from_slice(column);
+            }
+        }
+    }
+    full
+}
+
+#[cfg(not(all(target_arch = "x86_64", target_feature = "avx512f")))]
+fn packed_by_tiles(
+    _: &[f32],
+    _: usize,
+    _: usize,
+    _: &impl Fn(usize) -> usize,
+    _: &mut [f32],
+) -> usize {
+    0
 }
 
 /// The packed buffer, handed back to the thread's slot when the product is done.

@@ -122,14 +122,8 @@ pub(super) fn rows_in_lanes<const W: usize>(
     let mut acc = [zero(); W];
     for p in (0..k).step_by(LANES) {
         let width = LANES.min(k - p);
-        let tile: [__m512; LANES] = std::array::from_fn(|r| {
-            let row = &a[(i + r) * k + p..][..width];
-            match row.try_into() {
-                Ok(whole) => load(whole),
-                Err(_) => load_first(row),
-            }
-        });
-        for (q, column) in transpose(tile).into_iter().enumerate().take(width) {
+        for (q, column) in transpose(tile(a, (i, p, k, width))).into_iter().enumerate().take(width)
+        {
             for (j, acc) in acc.iter_mut().enumerate() {
                 *acc = multiply_add(column, broadcast(b[(p + q) * n + j]), *acc);
             }
@@ -170,6 +164,33 @@ pub(super) fn rows_in_lanes_tn<const W: usize, const BANDS: usize>(
         }
     }
     out
+}
+
+/// Columns `p..p + width` (`width` ≤ 16) of the sixteen rows `j..j + 16` of `b`, whose rows
+/// are `k` long, turned over: array `q` holds column `p + q` of the sixteen rows (the arrays
+/// from `width` on are zeros). `A·Bᵀ` packs `B` with it.
+pub(super) fn transposed_tile(
+    b: &[f32],
+    (j, p, k, width): (usize, usize, usize, usize),
+) -> [[f32; LANES]; LANES] {
+    let mut out = [[0.0f32; LANES]; LANES];
+    for (out, column) in out.iter_mut().zip(transpose(tile(b, (j, p, k, width)))) {
+        store(column, out);
+    }
+    out
+}
+
+/// Columns `p..p + width` of the sixteen rows `i..i + 16` of `x` (rows `k` long), one row per
+/// register, zeros past `width`.
+#[inline(always)]
+fn tile(x: &[f32], (i, p, k, width): (usize, usize, usize, usize)) -> [__m512; LANES] {
+    std::array::from_fn(|r| {
+        let row = &x[(i + r) * k + p..][..width];
+        match row.try_into() {
+            Ok(whole) => load(whole),
+            Err(_) => load_first(row),
+        }
+    })
 }
 
 // ANCHOR: transpose
