@@ -832,9 +832,11 @@ fn layer_backward_one(ctx: &Backward<'_>, grad: &mut Tensor, derivative: impl Fn
     layer_backward_all(ctx, &mut grads, &mut Tensor::default(), derivative);
 }
 
-/// `G = dY ⊙ act′(Y)` into `g`, each element stored as [`Write::Overwrite`] stores it (the
-/// bits of the gradient that [`AddBiasRelu`] writes for `X·W`), and, when the bias needs a
-/// gradient, the rows of `G` added into it in the same pass as [`AddBiasRelu`] adds them.
+/// `G = dY ⊙ act′(Y)` into `g`, and, when the bias needs a gradient, the rows of `G` added
+/// into it in the same pass as [`AddBiasRelu`] adds them. [`AddBiasRelu`] stores `G` as
+/// [`Write::Overwrite`] does, turning a −0.0 into +0.0; here `G` is read only by the two
+/// products, whose sums start from +0.0 and so never tell a zero's sign, and is kept as it
+/// comes (`cargo mutants` found the `+ 0.0` that made it so changing no result).
 fn activation_grad(
     ctx: &Backward<'_>,
     g: &mut Tensor,
@@ -846,7 +848,7 @@ fn activation_grad(
     g.reset_for_overwrite(ctx.output.shape());
     let Some((sums, write)) = bias_grad else {
         for ((g, &y), &dy) in g.data_mut().iter_mut().zip(y).zip(dy) {
-            *g = dy * derivative(y) + 0.0;
+            *g = dy * derivative(y);
         }
         return;
     };
@@ -858,7 +860,7 @@ fn activation_grad(
     for ((g_row, y_row), dy_row) in rows.zip(dy.chunks_exact(cols)) {
         for (((g, sum), &y), &dy) in g_row.iter_mut().zip(sums.iter_mut()).zip(y_row).zip(dy_row) {
             let value = dy * derivative(y);
-            *g = value + 0.0;
+            *g = value;
             *sum += value;
         }
     }

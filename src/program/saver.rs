@@ -217,9 +217,14 @@ mod tests {
         let saver = Saver::new().unwrap();
         saver.save([file(&missing, "rows")]).unwrap();
         // The failure reaches a later `save` once the thread has met it.
+        let started = std::time::Instant::now();
         let message = loop {
             match saver.save([file(&later, "after the failure")]) {
-                Ok(()) => thread::yield_now(),
+                Ok(()) => {
+                    let waited = started.elapsed();
+                    assert!(waited.as_secs() < 10, "no failure reported after {waited:?}");
+                    thread::yield_now();
+                }
                 Err(message) => break message,
             }
         };

@@ -109,7 +109,7 @@ pub(super) fn products<const R: usize, const W: usize>(
 /// column `j`. A block of [`products`] would hold such a product's sums in one or two lanes
 /// of each register, and use an eighth of each multiply-add. Here each step multiplies
 /// sixteen rows' values of column `p` of `A` by `B[p, j]` broadcast, so it needs those
-/// values side by side, where `A`'s rows store them sixteen floats apart: sixteen columns of
+/// values side by side, where `A`'s rows store them `k` floats apart: sixteen columns of
 /// sixteen rows are loaded as they lie and transposed in registers ([`transpose`]).
 ///
 /// Each sum is still one chain of fused multiply-adds over `p` in order, starting from +0.0,
@@ -122,8 +122,8 @@ pub(super) fn rows_in_lanes<const W: usize>(
     let mut acc = [zero(); W];
     for p in (0..k).step_by(LANES) {
         let width = LANES.min(k - p);
-        for (q, column) in transpose(tile(a, (i, p, k, width))).into_iter().enumerate().take(width)
-        {
+        let columns = transpose(tile(a, (i, p, k, width)));
+        for (q, column) in columns.into_iter().enumerate().take(width) {
             for (j, acc) in acc.iter_mut().enumerate() {
                 *acc = multiply_add(column, broadcast(b[(p + q) * n + j]), *acc);
             }
