@@ -1280,6 +1280,11 @@ mod tests {
         ("A·Bᵀ", gemm_nt, |m, k, n| [m, k, n, k]),
     ];
 
+    /// The bits of each value, to compare results exactly (zeros' signs and NaNs included).
+    fn bits(values: &[f32]) -> Vec<u32> {
+        values.iter().map(|x| x.to_bits()).collect()
+    }
+
     /// `A·B`'s element `(i, j)` as every kernel must sum it: one chain of fused multiply-adds
     /// over `p` in order, from +0.0.
     fn chained_dot(a: &[f32], b: &[f32], (i, j): (usize, usize), (k, n): (usize, usize)) -> f32 {
@@ -1289,7 +1294,6 @@ mod tests {
     #[test]
     fn a_product_of_one_or_two_columns_sums_each_element_in_order() {
         let mut rng = StdRng::seed_from_u64(31);
-        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
         // Sixteen rows and more, with rows left over, 64 rows and more for Aᵀ·B's wide
         // bands; depths of whole tiles of sixteen columns, of a part of one, and of none; one,
         // two and three columns.
@@ -1358,7 +1362,6 @@ mod tests {
                 gemm(m, k, n, a.data(), b.data(), &mut added, Write::Add);
                 let mut overwritten = vec![f32::NAN; m * n];
                 gemm(m, k, n, a.data(), b.data(), &mut overwritten, Write::Overwrite);
-                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
                 assert_eq!(bits(&overwritten), bits(&added), "{form} {m}x{k}x{n}");
             }
         }
@@ -1367,7 +1370,6 @@ mod tests {
     #[test]
     fn a_product_finished_with_bias_and_activation_gives_the_bits_of_the_steps_apart() {
         let mut rng = StdRng::seed_from_u64(29);
-        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
         type Activation = fn(f32) -> f32;
         let activations: [(&str, Activation); 3] =
             [("relu", |z| z.max(0.0)), ("tanh", f32::tanh), ("square", |z| z * z)];

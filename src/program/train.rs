@@ -132,7 +132,7 @@ pub fn train_into<T: Task>(
     let envs = (0..config.num_envs).map(|_| T::env()).collect();
     let mut trainer = Trainer::new(config.clone(), envs);
     trainer.set_threads(threads);
-    let checkpoint = |trainer: &Trainer<T::Env>, stats: Option<&UpdateStats>| {
+    let checkpoint_file = |trainer: &Trainer<T::Env>, stats: Option<&UpdateStats>| {
         let progress = checkpoint::Progress {
             update: stats.map_or(0, |s| s.update as u64),
             timesteps: stats.map_or(0, |s| s.timesteps as u64),
@@ -147,7 +147,7 @@ pub fn train_into<T: Task>(
         };
         (checkpoint_path.clone(), checkpoint::encode_snapshot(&snapshot))
     };
-    let (path, untrained) = checkpoint(&trainer, None);
+    let (path, untrained) = checkpoint_file(&trainer, None);
     write_file(&path, &untrained)?;
     // Every later file is written behind the training, on the saver's thread.
     let saver = Saver::new()?;
@@ -155,6 +155,7 @@ pub fn train_into<T: Task>(
 
     // ANCHOR: train_loop
     let mut metrics = Metrics::new();
+    let metrics_file = |metrics: &Metrics| (metrics_path.clone(), metrics.csv.as_bytes().to_vec());
     let mut last_saved = 0;
     let stop = loop {
         if let Some(halt) = halt() {
@@ -163,19 +164,18 @@ pub fn train_into<T: Task>(
         if trainer.is_done() {
             break None;
         }
-        let rows = |metrics: &Metrics| (metrics_path.clone(), metrics.csv.clone().into_bytes());
         let stats = match trainer.iterate() {
             Ok(stats) => stats,
             Err(divergence) => {
                 if let Some(stats) = &divergence.stats {
                     metrics.push(stats, config);
-                    saver.save([rows(&metrics)])?;
+                    saver.save([metrics_file(&metrics)])?;
                 }
                 break Some(Ending::Diverged(divergence));
             }
         };
         metrics.push(&stats, config);
-        saver.save([rows(&metrics), checkpoint(&trainer, Some(&stats))])?;
+        saver.save([metrics_file(&metrics), checkpoint_file(&trainer, Some(&stats))])?;
         last_saved = stats.update;
         if let Err(e) = progress.update(&stats) {
             break Some(Ending::Output(e));
