@@ -882,8 +882,8 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
             Self::gather(tape, &buffer.actions, Width::Vector(buffer.action_size()), batch);
         let old_log_probs = Self::gather(tape, &buffer.log_probs, Width::Scalar, batch);
         let advantages = tape.constant_with(&[batch.len()], |a| a.copy_from_slice(rows.advantages));
-        let log_probs = inputs.distribution.log_prob_on_tape(tape, outputs, actions);
-        let entropy = inputs.distribution.entropy_on_tape(tape, outputs);
+        let (log_probs, entropy) =
+            inputs.distribution.log_prob_and_entropy_on_tape(tape, outputs, actions);
         let surrogate = policy_objective(
             tape,
             c.objective,

@@ -2,13 +2,16 @@
 //! `torch.distributions.Categorical` and against exact values from mpmath (both recorded by
 //! `tools/pytorch_categorical_fixtures.py`); the fused tape operations against finite
 //! differences; sampling against its definition (scripted draws) and its frequencies; the
-//! mode; and extreme logits.
+//! mode; extreme logits; and the joint operation the trainer uses, bit for bit against the
+//! two separate ones.
 
 mod common;
 
 use common::{Fixture, max_scaled_error, probe};
 use ppo::autodiff::{Tape, gradcheck};
-use ppo::distributions::categorical::{self, Categorical, entropy_on_tape, log_prob_on_tape};
+use ppo::distributions::categorical::{
+    self, Categorical, entropy_on_tape, log_prob_and_entropy_on_tape, log_prob_on_tape,
+};
 use ppo::distributions::{Distribution, Randomness};
 use ppo::tensor::Tensor;
 use rand::rngs::StdRng;
@@ -221,6 +224,132 @@ fn log_prob_and_entropy_grads_match_finite_differences() {
     }
 }
 
+/// The joint operation through the same checks.
+#[test]
+fn the_joint_operation_matches_finite_differences() {
+    for (i, &(batch, k)) in [(1, 1), (1, 2), (7, 3), (16, 10)].iter().enumerate() {
+        let (logits, choice) = random_logits(batch, k, 200 + i as u64);
+        let result = gradcheck(&[logits, choice], |tape, v| {
+            let (log_probs, entropies) = log_prob_and_entropy_on_tape(tape, v[0], v[1]);
+            let a = probe(tape, log_probs, 9);
+            let b = probe(tape, entropies, 10);
+            tape.add(a, b)
+        });
+        assert!(result.is_ok(), "joint [{batch}, {k}]: {}", result.unwrap_err());
+    }
+}
+
+/// Logits of every kind: ordinary, far apart, −∞ (a choice that cannot be made), tied.
+fn assorted_logits(batch: usize, k: usize, seed: u64) -> (Tensor, Tensor) {
+    let (mut logits, choice) = random_logits(batch, k, seed);
+    let mut r = rng(seed + 1);
+    let specials = [f32::NEG_INFINITY, 1e4, -1e4, 0.0, 30.0, 1e-30];
+    for (i, x) in logits.data_mut().iter_mut().enumerate() {
+        if r.random_bool(0.2) {
+            *x = specials[i % specials.len()];
+        }
+    }
+    // A chosen logit of −∞ has probability 0: make each row's choice possible.
+    for b in 0..batch {
+        let a = choice.data()[b] as usize;
+        if logits.data()[b * k + a] == f32::NEG_INFINITY {
+            logits.data_mut()[b * k + a] = -3.0;
+        }
+    }
+    (logits, choice)
+}
+
+/// Weights that include +0 and −0, as the clipped objective sends back for clipped rows,
+/// and, with `all_zero`, an entropy bonus of 0.
+fn weights(batch: usize, seed: u64, all_zero: bool) -> Tensor {
+    let mut r = rng(seed);
+    let mut w = Tensor::randn(&[batch], &mut r);
+    for x in w.data_mut() {
+        match r.random_range(0..4) {
+            0 => *x = 0.0,
+            1 => *x = -0.0,
+            _ if all_zero => *x = 0.0,
+            _ => {}
+        }
+    }
+    w
+}
+
+/// The trainer records `ln p(a)` and `H` with one operation that prepares each row once;
+/// every value and every gradient bit must be what [`LogProb`] and [`Entropy`] give, with
+/// the logits also used by another operation before and after (the gradients accumulate in
+/// the same order), with weights of ±0 and with no entropy bonus at all.
+#[test]
+fn the_joint_operation_gives_the_bits_of_the_two_separate_ones() {
+    let bits = |t: &Tensor| t.data().iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    for (i, &(batch, k)) in [(1, 1), (9, 2), (40, 3), (33, 7)].iter().enumerate() {
+        for entropy_off in [false, true] {
+            let seed = 300 + 10 * i as u64;
+            let (logits, choice) = assorted_logits(batch, k, seed);
+            let (w, v) = (weights(batch, seed + 2, false), weights(batch, seed + 3, entropy_off));
+            let u = Tensor::randn(&[batch, k], &mut rng(seed + 4));
+            let run = |joint: bool| {
+                let mut tape = Tape::new();
+                let l = tape.param(&logits);
+                let (c, w, v, u) = (
+                    tape.constant(&choice),
+                    tape.constant(&w),
+                    tape.constant(&v),
+                    tape.constant(&u),
+                );
+                let before = tape.mul(l, u);
+                let (log_probs, entropies) = if joint {
+                    log_prob_and_entropy_on_tape(&mut tape, l, c)
+                } else {
+                    (log_prob_on_tape(&mut tape, l, c), entropy_on_tape(&mut tape, l))
+                };
+                let after = tape.mul(l, u);
+                let terms = [
+                    tape.mul(log_probs, w),
+                    tape.mul(entropies, v),
+                    tape.sum(before),
+                    tape.sum(after),
+                ];
+                let sums = [tape.sum(terms[0]), tape.sum(terms[1]), terms[2], terms[3]];
+                let ab = tape.add(sums[0], sums[1]);
+                let abc = tape.add(ab, sums[2]);
+                let loss = tape.add(abc, sums[3]);
+                tape.backward(loss);
+                let values = [tape.value(log_probs), tape.value(entropies), tape.grad(l)];
+                values.map(bits)
+            };
+            let what = format!("[{batch}, {k}], entropy bonus off: {entropy_off}");
+            let (separate, joint) = (run(false), run(true));
+            // A choice of probability 0 (logit −∞) must add nothing, not 0·(−∞) = NaN.
+            let finite = joint.iter().flatten().all(|&x| f32::from_bits(x).is_finite());
+            assert!(finite, "a value or gradient of {what} is not finite");
+            assert_eq!(joint[0], separate[0], "log-probabilities of {what}");
+            assert_eq!(joint[1], separate[1], "entropies of {what}");
+            assert_eq!(joint[2], separate[2], "gradient of {what}");
+        }
+    }
+}
+
+#[test]
+#[should_panic(
+    expected = "categorical_log_prob_and_entropy (logits, choice): shapes [4, 3] and [3, 1] must be [batch, choices] and [batch, 1]"
+)]
+fn the_joint_operation_names_the_shapes_on_a_mismatch() {
+    let mut tape = Tape::new();
+    let l = tape.param(&Tensor::zeros(&[4, 3]));
+    let c = tape.constant(&Tensor::zeros(&[3, 1]));
+    log_prob_and_entropy_on_tape(&mut tape, l, c);
+}
+
+#[test]
+#[should_panic(expected = "categorical: choice 5 is not an index below 3")]
+fn the_joint_operation_rejects_a_choice_out_of_range() {
+    let mut tape = Tape::new();
+    let l = tape.param(&Tensor::zeros(&[2, 3]));
+    let c = tape.constant(&Tensor::from_vec(&[2, 1], vec![0.0, 5.0]));
+    log_prob_and_entropy_on_tape(&mut tape, l, c);
+}
+
 /// A [`Randomness`] that hands out given uniform draws, in order.
 struct Scripted {
     uniforms: Vec<f64>,
@@ -264,6 +393,11 @@ fn one_uniform_draw_walks_the_cumulative_probabilities() {
     // Nor a first one.
     assert_eq!(draws(&[-1e4, 0.0, 0.0], &[0.0, 0.5 + 1e-9]), [1, 2]);
     assert_eq!(draws(&[3.0], &[0.0, below_one]), [0, 0]);
+    // A draw exactly on a boundary belongs to the interval that starts there: [0, 1) and
+    // [1, 2) for two equal weights, scaled by S = 2.
+    assert_eq!(draws(&[0.0, 0.0], &[0.5]), [1]);
+    // Weights relative to the largest logit: e^(ℓ + 400) would overflow to ∞ and lose them.
+    assert_eq!(draws(&[400.0, 0.0], &[0.0, 0.5, below_one]), [0, 0, 0]);
 }
 // ANCHOR_END: walk_test
 

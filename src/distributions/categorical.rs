@@ -67,14 +67,25 @@ impl Softmax {
     /// `Σⱼ pⱼ dⱼ` with `dⱼ = ℓⱼ − max ≤ 0`: the mean logit under `p`, less the largest. A
     /// choice of probability 0 adds nothing (its `dⱼ` may be −∞, and `0·(−∞)` is NaN).
     fn mean_offset(&self, logits: &[f32]) -> f64 {
+        self.mean_offset_from(logits, logits.iter().map(|&logit| self.log_p(logit).exp()))
+    }
+
+    /// [`mean_offset`](Softmax::mean_offset) given the row's probabilities.
+    fn mean_offset_from(&self, logits: &[f32], probabilities: impl Iterator<Item = f64>) -> f64 {
         let mut sum = 0.0;
-        for &logit in logits {
-            let p = self.log_p(logit).exp();
+        for (&logit, p) in logits.iter().zip(probabilities) {
             if p > 0.0 {
                 sum += p * (f64::from(logit) - self.max);
             }
         }
         sum
+    }
+
+    /// The row's probabilities `pⱼ = exp(ln pⱼ)`, into `p`, resized to the row: the
+    /// gradients below read each several times.
+    fn probabilities(&self, logits: &[f32], p: &mut Vec<f64>) {
+        p.clear();
+        p.extend(logits.iter().map(|&logit| self.log_p(logit).exp()));
     }
 
     /// `H = −Σⱼ pⱼ ln pⱼ = −Σⱼ pⱼ (dⱼ − c) = c − Σⱼ pⱼ dⱼ`, a sum of two terms ≥ 0.
@@ -214,16 +225,29 @@ impl Op for LogProb {
             return;
         }
         let (logits, choices) = (ctx.inputs[0].data(), ctx.inputs[1].data());
+        let mut p = Vec::new();
         for_each_row(grad, ctx.output_grad, |row, g_row, dy| {
             let b = row.start / g_row.len();
             let logits = &logits[row];
             let (softmax, a) = (Softmax::new(logits), index(choices[b], logits.len()));
-            for (j, (g, &logit)) in g_row.iter_mut().zip(logits).enumerate() {
-                let log_p = softmax.log_p(logit);
-                let local = if j == a { -log_p.exp_m1() } else { -log_p.exp() };
-                *g += (dy * local) as f32;
-            }
+            softmax.probabilities(logits, &mut p);
+            add_log_prob_grad(&softmax, logits, &p, a, dy, g_row);
         });
+    }
+}
+
+/// Adds `dy · ∂ ln p_a / ∂ℓ` for one row, of probabilities `p`, into `g_row`.
+fn add_log_prob_grad(
+    softmax: &Softmax,
+    logits: &[f32],
+    p: &[f64],
+    a: usize,
+    dy: f64,
+    g_row: &mut [f32],
+) {
+    for (j, (g, &p)) in g_row.iter_mut().zip(p).enumerate() {
+        let local = if j == a { -softmax.log_p(logits[j]).exp_m1() } else { -p };
+        *g += (dy * local) as f32;
     }
 }
 // ANCHOR_END: log_prob_op
@@ -252,24 +276,103 @@ impl Op for Entropy {
     }
     fn backward(&self, ctx: &Backward<'_>, grad: &mut Tensor) {
         let logits = ctx.inputs[0].data();
+        let mut p = Vec::new();
         for_each_row(grad, ctx.output_grad, |row, g_row, dy| {
             // An entropy bonus of 0 (the presets' default) sends back zeros: nothing to add.
-            if dy == 0.0 {
-                return;
-            }
-            let logits = &logits[row];
-            let softmax = Softmax::new(logits);
-            let mean = softmax.mean_offset(logits);
-            for (g, &logit) in g_row.iter_mut().zip(logits) {
-                let p = softmax.log_p(logit).exp();
-                if p > 0.0 {
-                    *g -= (dy * p * (f64::from(logit) - softmax.max - mean)) as f32;
-                }
+            if dy != 0.0 {
+                let logits = &logits[row];
+                let softmax = Softmax::new(logits);
+                softmax.probabilities(logits, &mut p);
+                add_entropy_grad(&softmax, logits, &p, dy, g_row);
             }
         });
     }
 }
+
+/// Adds `dy · ∂H/∂ℓ` for one row, of probabilities `p`, into `g_row`.
+fn add_entropy_grad(softmax: &Softmax, logits: &[f32], p: &[f64], dy: f64, g_row: &mut [f32]) {
+    let mean = softmax.mean_offset_from(logits, p.iter().copied());
+    for (g, (&logit, &p)) in g_row.iter_mut().zip(logits.iter().zip(p)) {
+        if p > 0.0 {
+            *g -= (dy * p * (f64::from(logit) - softmax.max - mean)) as f32;
+        }
+    }
+}
 // ANCHOR_END: entropy_op
+
+// ANCHOR: both_op
+/// The policy loss needs both `ln p(a_b)` and `H_b` of the same logits, and each of
+/// [`LogProb`] and [`Entropy`] prepares every row's [`Softmax`] (an `exp` and an `ln_1p` in
+/// `f64` per row) in its forward and again in its backward: four preparations a row. This
+/// operation computes both, with one preparation a row forward and one backward, and the
+/// same bits: the same functions on the same row, the entropy's gradient added before the
+/// log-probability's, as the tape, going backward, ran the two operations. Inputs as
+/// [`LogProb`]'s; output `[2, batch]`, the log-probabilities in row 0 and the entropies in
+/// row 1, which [`log_prob_and_entropy_on_tape`] hands on as two `[batch]` nodes.
+pub struct LogProbAndEntropy;
+impl Op for LogProbAndEntropy {
+    fn name(&self) -> &'static str {
+        "categorical_log_prob_and_entropy"
+    }
+    fn forward(&self, x: &[&Tensor], _: Params, out: &mut Tensor) {
+        let op = "categorical_log_prob_and_entropy (logits, choice)";
+        let (batch, n) = batch_choices(op, x[0].shape(), x[1].shape());
+        out.reset_zeros(&[2, batch]);
+        let (log_probs, entropies) = out.data_mut().split_at_mut(batch);
+        for (b, (log_prob, entropy)) in log_probs.iter_mut().zip(entropies).enumerate() {
+            let logits = &x[0].data()[b * n..(b + 1) * n];
+            let softmax = Softmax::new(logits);
+            *log_prob = softmax.log_p(logits[index(x[1].data()[b], n)]) as f32;
+            *entropy = softmax.entropy(logits) as f32;
+        }
+    }
+    fn backward(&self, ctx: &Backward<'_>, grad: &mut Tensor) {
+        if ctx.input != 0 {
+            return;
+        }
+        let (logits, choices) = (ctx.inputs[0].data(), ctx.inputs[1].data());
+        let (d_log_probs, d_entropies) = ctx.output_grad.data().split_at(choices.len());
+        let n = grad.dims2().1;
+        if n == 0 {
+            return;
+        }
+        let rows = grad.data_mut().chunks_exact_mut(n).zip(logits.chunks_exact(n));
+        let mut p = Vec::with_capacity(n);
+        for (b, (g_row, logits)) in rows.enumerate() {
+            let softmax = Softmax::new(logits);
+            softmax.probabilities(logits, &mut p);
+            let d_entropy = f64::from(d_entropies[b]);
+            if d_entropy != 0.0 {
+                add_entropy_grad(&softmax, logits, &p, d_entropy, g_row);
+            }
+            let a = index(choices[b], n);
+            add_log_prob_grad(&softmax, logits, &p, a, f64::from(d_log_probs[b]), g_row);
+        }
+    }
+}
+
+/// Row `row` of a `[rows, batch]` input, as a `[batch]` output.
+struct RowOf {
+    row: usize,
+}
+impl Op for RowOf {
+    fn name(&self) -> &'static str {
+        "row_of"
+    }
+    fn forward(&self, x: &[&Tensor], _: Params, out: &mut Tensor) {
+        let batch = x[0].dims2().1;
+        out.reset_zeros(&[batch]);
+        out.data_mut().copy_from_slice(&x[0].data()[self.row * batch..(self.row + 1) * batch]);
+    }
+    fn backward(&self, ctx: &Backward<'_>, grad: &mut Tensor) {
+        let batch = ctx.output_grad.len();
+        let row = &mut grad.data_mut()[self.row * batch..(self.row + 1) * batch];
+        for (g, &dy) in row.iter_mut().zip(ctx.output_grad.data()) {
+            *g += dy;
+        }
+    }
+}
+// ANCHOR_END: both_op
 
 /// Records `ln p(choice)` for a batch on the tape: `logits: [batch, choices]`,
 /// `choices: [batch, 1]` (indices as `f32`), result `[batch]`.
@@ -286,6 +389,19 @@ pub fn log_prob_on_tape(tape: &mut Tape, logits: Var, choices: Var) -> Var {
 /// If `logits` is not 2-D.
 pub fn entropy_on_tape(tape: &mut Tape, logits: Var) -> Var {
     tape.apply(&Entropy, &[logits], [0.0; 2])
+}
+
+/// Records `(ln p(choice), H)` for a batch on the tape, as [`log_prob_on_tape`] and
+/// [`entropy_on_tape`] would, in half their work: `logits: [batch, choices]`,
+/// `choices: [batch, 1]`, two results `[batch]`.
+///
+/// # Panics
+/// If the shapes do not fit or a choice is not an index into its row.
+pub fn log_prob_and_entropy_on_tape(tape: &mut Tape, logits: Var, choices: Var) -> (Var, Var) {
+    let both = tape.apply(&LogProbAndEntropy, &[logits, choices], [0.0; 2]);
+    let log_probs = tape.apply(&RowOf { row: 0 }, &[both], [0.0; 2]);
+    let entropies = tape.apply(&RowOf { row: 1 }, &[both], [0.0; 2]);
+    (log_probs, entropies)
 }
 
 // ANCHOR: categorical_distribution
@@ -319,6 +435,14 @@ impl Distribution for Categorical {
     }
     fn entropy_on_tape(&self, tape: &mut Tape, params: &[Var]) -> Var {
         entropy_on_tape(tape, params[0])
+    }
+    fn log_prob_and_entropy_on_tape(
+        &self,
+        tape: &mut Tape,
+        params: &[Var],
+        sample: Var,
+    ) -> (Var, Var) {
+        log_prob_and_entropy_on_tape(tape, params[0], sample)
     }
 }
 // ANCHOR_END: categorical_distribution

@@ -110,6 +110,18 @@ pub trait Distribution: Sync {
     /// Records the entropy for a batch: result `[batch]`.
     fn entropy_on_tape(&self, tape: &mut Tape, params: &[Var]) -> Var;
 
+    /// Both of the above, `(log π(sample), entropy)`, for a distribution that can share work
+    /// between them (the Categorical does); the same values and gradients either way.
+    fn log_prob_and_entropy_on_tape(
+        &self,
+        tape: &mut Tape,
+        params: &[Var],
+        sample: Var,
+    ) -> (Var, Var) {
+        let log_probs = self.log_prob_on_tape(tape, params, sample);
+        (log_probs, self.entropy_on_tape(tape, params))
+    }
+
     /// The environment's action for a sample (by default the sample itself).
     fn to_action(&self, sample: &[f32], action: &mut [f32]) {
         action.copy_from_slice(sample);
