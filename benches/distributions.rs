@@ -1,8 +1,10 @@
 //! What each distribution costs PPO, through the `Distribution` trait the trainer uses:
 //!
 //! - *learning*: a minibatch of 64 on the tape, the log-probability and the entropy recorded
-//!   and both differentiated (one `backward` of their sum), as in one actor step; and the
-//!   same with the entropy weighted by 0, as with the presets' entropy bonus of 0;
+//!   (with `log_prob_and_entropy_on_tape`, as the trainer does) and both differentiated (one
+//!   `backward` of their sum), as in one actor step; and the same with the entropy weighted
+//!   by 0, as with the presets' entropy bonus of 0. For the Categorical, whose joint operation
+//!   shares the softmax, also as two operations (`log_prob_on_tape`, `entropy_on_tape`);
 //! - *acting*: one sample and its log-probability, as in one environment step.
 //!
 //! The tanh-Normal is measured at σ = 0.5 (its entropy's quadrature works in z) and at σ = 3
@@ -77,23 +79,35 @@ fn distributions(c: &mut Criterion) {
         }
         let mut tape = Tape::new();
         // The loss weighs the entropy by 1, or by 0 as the presets' entropy bonus does.
-        for (bonus, label) in [(1.0, ""), (0.0, ", no entropy bonus")] {
-            let name = format!("learning, {}, batch {BATCH}{label}", case.name);
-            group.bench_function(name, |bench| {
-                bench.iter(|| {
-                    tape.clear();
-                    let params: Vec<_> = case.params.iter().map(|p| tape.param(p)).collect();
-                    let sample = tape.constant(&samples);
-                    let log_prob = d.log_prob_on_tape(&mut tape, &params, sample);
-                    let entropy = d.entropy_on_tape(&mut tape, &params);
-                    let a = tape.sum(log_prob);
-                    let b = tape.sum(entropy);
-                    let b = tape.mul_scalar(b, bonus);
-                    let loss = tape.add(a, b);
-                    tape.backward(loss);
-                    black_box(tape.grad(params[0]).data()[0])
-                })
-            });
+        let bonuses = [(1.0, ""), (0.0, ", no entropy bonus")];
+        let forms: &[_] = if case.name.starts_with("categorical") {
+            &[(true, ""), (false, ", two operations")]
+        } else {
+            &[(true, "")]
+        };
+        for (bonus, label) in bonuses {
+            for &(joint, form) in forms {
+                let name = format!("learning, {}, batch {BATCH}{label}{form}", case.name);
+                group.bench_function(name, |bench| {
+                    bench.iter(|| {
+                        tape.clear();
+                        let params: Vec<_> = case.params.iter().map(|p| tape.param(p)).collect();
+                        let sample = tape.constant(&samples);
+                        let (log_prob, entropy) = if joint {
+                            d.log_prob_and_entropy_on_tape(&mut tape, &params, sample)
+                        } else {
+                            let log_prob = d.log_prob_on_tape(&mut tape, &params, sample);
+                            (log_prob, d.entropy_on_tape(&mut tape, &params))
+                        };
+                        let a = tape.sum(log_prob);
+                        let b = tape.sum(entropy);
+                        let b = tape.mul_scalar(b, bonus);
+                        let loss = tape.add(a, b);
+                        tape.backward(loss);
+                        black_box(tape.grad(params[0]).data()[0])
+                    })
+                });
+            }
         }
         let rows: Vec<&[f32]> = case.params.iter().map(|p| p.row(0)).collect();
         let mut sample = vec![0.0; width];
