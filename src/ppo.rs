@@ -161,7 +161,9 @@ pub struct Trainer<E: Env, R: Randomness = StdRng> {
 /// taken one of them away, while the two passes over one observation take a few microseconds:
 /// with the `seed` preset's one environment, a handover at every step made a two-thread run
 /// two and a half times as slow, and with 1024 environments it took a sixth off the
-/// collection (chapter 14). 512 lies between the two measurements.
+/// collection (chapter 14). 512 lies between the two measurements. With fewer environments
+/// a step runs the actor's pass alone, and the critic's values of the whole rollout are
+/// computed at its end, in one pass.
 pub const SIDE_BY_SIDE_ENVS: usize = 512;
 // ANCHOR_END: side_by_side_envs
 
@@ -448,6 +450,9 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
         s.rewards.resize(envs, 0.0);
         s.truncation_values.resize(envs, 0.0);
         let (mut return_sum, mut length_sum, mut episodes) = (0.0, 0.0, 0usize);
+        // With few environments the critic's values wait for the rollout's end: one pass over
+        // all its observations costs far less than a pass over a few rows at every step.
+        let values_at_the_end = !self.config.shared_network && envs < SIDE_BY_SIDE_ENVS;
         // ANCHOR_END: collect_setup
         // ANCHOR: collect_act
         for _ in 0..self.config.rollout_steps {
@@ -471,16 +476,18 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
                     outputs,
                     &mut s.values,
                 );
+            } else if values_at_the_end {
+                // The actor's alone: the sampling needs its outputs now. Until the critic's
+                // pass (`rollout_values`) the buffer holds NaN, which no value could pass for.
+                self.actor.forward(&s.observations, &mut s.workspace, first, second);
+                s.values.fill(f32::NAN);
             } else {
                 // The two forward passes read the same observations and write apart: with
-                // enough environments the critic's runs on the worker, as in the minibatch
-                // steps; with few, both run here (a `Workers` without a worker).
-                let mut here_only = Workers::default();
-                let workers =
-                    if envs >= SIDE_BY_SIDE_ENVS { &mut self.workers } else { &mut here_only };
+                // this many environments the critic's runs on the worker, as in the minibatch
+                // steps.
                 let (actor, critic, observations) = (&self.actor, &self.critic, &s.observations);
                 let (values, critic_workspace) = (&mut s.values, &mut s.critic_workspace);
-                workers.join(
+                self.workers.join(
                     || actor.forward(observations, &mut s.workspace, first, second),
                     || critic.forward(observations, critic_workspace, values),
                 );
@@ -547,6 +554,9 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
                 episodes += 1;
             }
         }
+        if values_at_the_end {
+            self.rollout_values();
+        }
         self.timesteps += self.config.batch_size();
         if episodes == 0 {
             return Ok((None, None));
@@ -555,6 +565,26 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
         Ok((Some(return_sum / n), Some(length_sum / n)))
     }
     // ANCHOR_END: collect_store
+
+    // ANCHOR: rollout_values
+    /// The critic's value of every observation of the rollout, in one pass split between the
+    /// two threads (or two passes on one). The critic did not change during the rollout, and
+    /// each row's value is the same chain of operations whatever rows share its pass (every
+    /// element of a product is summed in the same order), so these are the values one pass
+    /// per step would have given, bit for bit, for a fraction of the cost: a pass over a few
+    /// rows is mostly overhead (chapter 14).
+    fn rollout_values(&mut self) {
+        let buffer = &mut self.buffer;
+        let half = buffer.capacity() / 2;
+        let (first_obs, second_obs) = buffer.observations.split_at(half * buffer.obs_size());
+        let (first, second) = buffer.values.split_at_mut(half);
+        let (critic, s) = (&self.critic, &mut self.scratch);
+        self.workers.join(
+            || critic.forward(first_obs, &mut s.workspace, first),
+            || critic.forward(second_obs, &mut s.critic_workspace, second),
+        );
+    }
+    // ANCHOR_END: rollout_values
 
     // ANCHOR: estimate_groups
     /// Phase 2 for GRPO: each environment's first episode scored against its group's
@@ -1098,3 +1128,46 @@ fn apply_gradients<'a>(
     optimizer.step(&mut params, &grad_refs);
 }
 // ANCHOR_END: apply_gradients
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nn::Workspace;
+    use crate::pendulum::Pendulum;
+
+    /// The values a rollout stores are the critic's, one observation at a time, as one pass
+    /// per step would have given them: with an odd number of rows to split, on one thread and
+    /// two, with a single step, and with observations normalized on the way.
+    #[test]
+    fn a_rollouts_values_are_the_critics_one_observation_at_a_time() {
+        for (envs, steps, normalize, threads) in [
+            (1, 7, false, 1),
+            (3, 5, false, 2),
+            (8, 16, true, 2),
+            (2, 1, false, 2),
+            (1, 1, true, 2),
+        ] {
+            let config = Config {
+                num_envs: envs,
+                rollout_steps: steps,
+                minibatch_size: envs * steps,
+                normalize_observations: normalize,
+                ..Config::default()
+            };
+            let mut trainer = Trainer::new(config, (0..envs).map(|_| Pendulum::new()).collect());
+            trainer.set_threads(threads);
+            trainer.envs.reset(trainer.rng.generator());
+            trainer.collect().expect("a rollout of the pendulum");
+            let buffer = &trainer.buffer;
+            assert_eq!(buffer.values.len(), envs * steps);
+            let mut workspace = Workspace::default();
+            let rows = buffer.observations.chunks_exact(buffer.obs_size());
+            for (i, (observation, &value)) in rows.zip(&buffer.values).enumerate() {
+                let mut alone = [f32::NAN];
+                trainer.critic.forward(observation, &mut workspace, &mut alone);
+                let what = format!("{envs} environments × {steps} steps, {threads} threads");
+                assert_eq!(value.to_bits(), alone[0].to_bits(), "row {i} of {what}");
+            }
+        }
+    }
+}
