@@ -460,6 +460,10 @@ fn closed_forms() {
         let ln_n = (n as f64).ln() as f32;
         assert_eq!(categorical::entropy(&logits), ln_n);
         assert_eq!(categorical::log_prob(&logits, (n - 1) as f32), -ln_n);
+        // The same through the trait the trainer and the programs use.
+        let distribution = Categorical { choices: n };
+        assert_eq!(distribution.entropy(&[&logits]), ln_n);
+        assert_eq!(distribution.log_prob(&[&logits], &[(n - 1) as f32]), -ln_n);
     }
     assert_eq!(categorical::log_prob(&[-1e4, 1e4], 0.0), -2e4);
     assert_eq!(categorical::log_prob(&[-1e4, 1e4], 1.0), 0.0);
