@@ -453,6 +453,11 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
         // With few environments the critic's values wait for the rollout's end: one pass over
         // all its observations costs far less than a pass over a few rows at every step.
         let values_at_the_end = !self.config.shared_network && envs < SIDE_BY_SIDE_ENVS;
+        if values_at_the_end {
+            // Until the critic's pass (`rollout_values`) the buffer holds NaN, which no value
+            // could pass for.
+            s.values.fill(f32::NAN);
+        }
         // ANCHOR_END: collect_setup
         // ANCHOR: collect_act
         for _ in 0..self.config.rollout_steps {
@@ -477,10 +482,8 @@ impl<E: Env, R: Randomness> Trainer<E, R> {
                     &mut s.values,
                 );
             } else if values_at_the_end {
-                // The actor's alone: the sampling needs its outputs now. Until the critic's
-                // pass (`rollout_values`) the buffer holds NaN, which no value could pass for.
+                // The actor's alone: the sampling needs its outputs now.
                 self.actor.forward(&s.observations, &mut s.workspace, first, second);
-                s.values.fill(f32::NAN);
             } else {
                 // The two forward passes read the same observations and write apart: with
                 // this many environments the critic's runs on the worker, as in the minibatch
